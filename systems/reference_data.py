@@ -1,0 +1,401 @@
+"""Read and validate the organisation reference files (``systems/data/*.csv``).
+
+Reading is separate from loading: every file is parsed and every row checked first, and
+all problems are reported together (file, row, column, value, what was expected). Only a
+clean set of files reaches the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+REGIONS_FILE = "nhs_england_regions.csv"
+REGION_SHORT_NAMES_FILE = "region_short_names.csv"
+ICBS_BEFORE_FILE = "icbs_2022-07-01_to_2026-03-31.csv"
+ICBS_FROM_FILE = "icbs_from_2026-04-01.csv"
+ICB_SUCCESSIONS_FILE = "icb_successions_2026-04-01.csv"
+TRUSTS_FILE = "nhs_trusts.csv"
+
+ICB_ESTABLISHED = datetime.date(2022, 7, 1)
+ICB_REORGANISED = datetime.date(2026, 4, 1)
+
+CODE_RE = re.compile(r"^[A-Z0-9]{3,5}$")
+TRUST_TYPES = {"acute", "acute_specialist", "mental_health", "community", "ambulance"}
+PEER_GROUP_BY_TRUST_TYPE = {
+    "acute": "acute",
+    "acute_specialist": "acute",
+    "mental_health": "mental-health-and-community",
+    "community": "mental-health-and-community",
+    "ambulance": "ambulance",
+}
+SUCCESSION_TYPES = {"merger", "split", "acquisition"}
+
+
+class ReferenceDataError(Exception):
+    """The reference files are not loadable; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            f"{len(problems)} problem(s) in the reference data; nothing was loaded:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    ods_code: str
+    ons_code: str
+    name: str
+    short_name: str
+
+
+@dataclass(frozen=True)
+class ICBRow:
+    code: str
+    name: str
+    region_code: str
+    ons_code: str
+    open_date: datetime.date
+    close_date: datetime.date | None
+    provenance: str
+
+
+@dataclass(frozen=True)
+class TrustRow:
+    code: str
+    name: str
+    trust_type: str
+    peer_group: str
+    subtype: str
+    eric_type: str
+    type_source: str
+    is_foundation_trust: bool
+    region_code: str
+    icb_before_2026: str
+    icb_from_2026: str
+    icb_from_2026_basis: str
+    open_date: datetime.date | None
+    close_date: datetime.date | None
+    successor_code: str
+    former_name: str
+    name_source: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class SuccessionRow:
+    predecessor: str
+    successor: str
+    date: datetime.date
+    succession_type: str
+
+
+@dataclass
+class ReferenceData:
+    regions: list[RegionRow] = field(default_factory=list)
+    icbs: list[ICBRow] = field(default_factory=list)
+    trusts: list[TrustRow] = field(default_factory=list)
+    successions: list[SuccessionRow] = field(default_factory=list)
+
+
+class _FileReader:
+    """Rows of one CSV with line-numbered, column-named error reporting."""
+
+    def __init__(
+        self, directory: Path, filename: str, required: Iterable[str], problems: list[str]
+    ):
+        self.filename = filename
+        self.problems = problems
+        self.rows: list[tuple[int, dict[str, str]]] = []
+        path = directory / filename
+        if not path.exists():
+            problems.append(f"{filename}: file not found in {directory}")
+            return
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                reader = csv.DictReader(fh)
+                header = [h.strip() for h in (reader.fieldnames or [])]
+                missing = [c for c in required if c not in header]
+                if missing:
+                    problems.append(
+                        f"{filename}: missing column(s) {', '.join(missing)}; "
+                        f"found {', '.join(header) or 'no header'}"
+                    )
+                    return
+                for line_no, raw in enumerate(reader, start=2):
+                    if None in raw:
+                        problems.append(
+                            f"{filename}, row {line_no}: more values than the "
+                            f"{len(header)} columns of the header"
+                        )
+                        continue
+                    row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
+                    if not any(row.values()):
+                        continue
+                    self.rows.append((line_no, row))
+        except UnicodeDecodeError as exc:
+            problems.append(f"{filename}: not valid UTF-8 ({exc.reason} at byte {exc.start})")
+        except csv.Error as exc:
+            problems.append(f"{filename}: not a readable CSV file ({exc})")
+
+    def error(self, line_no: int, column: str, value: str, expected: str) -> None:
+        self.problems.append(
+            f"{self.filename}, row {line_no}, column {column}: got {value!r}, expected {expected}"
+        )
+
+    def code(
+        self, line_no: int, row: dict[str, str], column: str, *, blank_ok: bool = False
+    ) -> str:
+        value = row.get(column, "")
+        if not value and blank_ok:
+            return ""
+        if not CODE_RE.match(value):
+            self.error(line_no, column, value, "an ODS code of 3 to 5 capital letters or digits")
+        return value
+
+    def text(self, line_no: int, row: dict[str, str], column: str) -> str:
+        value = row.get(column, "")
+        if not value:
+            self.error(line_no, column, value, "a non-empty value")
+        return value
+
+    def date(
+        self, line_no: int, row: dict[str, str], column: str, *, blank_ok: bool = False
+    ) -> datetime.date | None:
+        value = row.get(column, "")
+        if not value and blank_ok:
+            return None
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            self.error(line_no, column, value, "a date as YYYY-MM-DD")
+            return None
+
+    def boolean(self, line_no: int, row: dict[str, str], column: str) -> bool:
+        value = row.get(column, "").lower()
+        if value not in {"true", "false"}:
+            self.error(line_no, column, row.get(column, ""), "true or false")
+        return value == "true"
+
+    def choice(self, line_no: int, row: dict[str, str], column: str, allowed: set[str]) -> str:
+        value = row.get(column, "")
+        if value not in allowed:
+            self.error(line_no, column, value, "one of " + ", ".join(sorted(allowed)))
+        return value
+
+
+def _subtype(trust_type: str) -> str:
+    return {
+        "mental_health": "Mental Health and Learning Disability",
+        "community": "Community",
+        "acute_specialist": "Specialist",
+    }.get(trust_type, "")
+
+
+def read_reference_data(directory: Path = DATA_DIR) -> ReferenceData:
+    """Parse and cross-check every reference file; raise :class:`ReferenceDataError`."""
+    problems: list[str] = []
+    data = ReferenceData()
+
+    short_names: dict[str, str] = {}
+    shorts = _FileReader(
+        directory, REGION_SHORT_NAMES_FILE, ["region_ods_code", "short_name"], problems
+    )
+    for line_no, row in shorts.rows:
+        short_names[shorts.code(line_no, row, "region_ods_code")] = shorts.text(
+            line_no, row, "short_name"
+        )
+
+    regions = _FileReader(
+        directory, REGIONS_FILE, ["region_ods_code", "region_ons_code", "region_name"], problems
+    )
+    for line_no, row in regions.rows:
+        code = regions.code(line_no, row, "region_ods_code")
+        name = regions.text(line_no, row, "region_name")
+        data.regions.append(
+            RegionRow(
+                code,
+                regions.text(line_no, row, "region_ons_code"),
+                name,
+                short_names.get(code, name),
+            )
+        )
+    region_codes = {r.ods_code for r in data.regions}
+
+    def check_region(reader: _FileReader, line_no: int, row: dict[str, str]) -> str:
+        code = reader.code(line_no, row, "region_ods_code")
+        if code and CODE_RE.match(code) and code not in region_codes:
+            reader.error(line_no, "region_ods_code", code, f"a region code from {REGIONS_FILE}")
+        return code
+
+    before = _FileReader(
+        directory,
+        ICBS_BEFORE_FILE,
+        ["icb_ods_code", "icb_ons_code", "icb_name", "region_ods_code", "status_after_2026-04-01"],
+        problems,
+    )
+    icbs: dict[str, ICBRow] = {}
+    for line_no, row in before.rows:
+        code = before.code(line_no, row, "icb_ods_code")
+        status = before.choice(
+            line_no, row, "status_after_2026-04-01", {"continues", "dissolved (merged/split)"}
+        )
+        icbs[code] = ICBRow(
+            code=code,
+            name=before.text(line_no, row, "icb_name"),
+            region_code=check_region(before, line_no, row),
+            ons_code=row.get("icb_ons_code", ""),
+            open_date=ICB_ESTABLISHED,
+            close_date=ICB_REORGANISED if status.startswith("dissolved") else None,
+            provenance="ICB 2022 to 2026 (ODS)",
+        )
+
+    after = _FileReader(
+        directory,
+        ICBS_FROM_FILE,
+        ["icb_ods_code", "icb_name", "region_ods_code", "established", "provenance"],
+        problems,
+    )
+    for line_no, row in after.rows:
+        code = after.code(line_no, row, "icb_ods_code")
+        established = after.date(line_no, row, "established")
+        region_code = check_region(after, line_no, row)
+        if code in icbs:
+            previous = icbs[code]
+            if previous.close_date is not None:
+                after.error(line_no, "icb_ods_code", code, "an ICB that continues after 2026-04-01")
+            icbs[code] = ICBRow(
+                code=code,
+                name=after.text(line_no, row, "icb_name"),
+                region_code=region_code,
+                ons_code=previous.ons_code,
+                open_date=previous.open_date,
+                close_date=None,
+                provenance=row.get("provenance", ""),
+            )
+        else:
+            icbs[code] = ICBRow(
+                code=code,
+                name=after.text(line_no, row, "icb_name"),
+                region_code=region_code,
+                ons_code="",
+                open_date=established or ICB_REORGANISED,
+                close_date=None,
+                provenance=row.get("provenance", ""),
+            )
+    data.icbs = list(icbs.values())
+
+    successions = _FileReader(
+        directory,
+        ICB_SUCCESSIONS_FILE,
+        ["predecessor_icb_code", "successor_icb_code", "succession_date", "succession_type"],
+        problems,
+    )
+    for line_no, row in successions.rows:
+        pred = successions.code(line_no, row, "predecessor_icb_code")
+        succ = successions.code(line_no, row, "successor_icb_code")
+        for column, code in (("predecessor_icb_code", pred), ("successor_icb_code", succ)):
+            if CODE_RE.match(code) and code not in icbs:
+                successions.error(line_no, column, code, "an ICB code from the ICB files")
+        when = successions.date(line_no, row, "succession_date")
+        kind = successions.choice(line_no, row, "succession_type", SUCCESSION_TYPES)
+        if when:
+            data.successions.append(SuccessionRow(pred, succ, when, kind))
+
+    trusts = _FileReader(
+        directory,
+        TRUSTS_FILE,
+        [
+            "ods_code",
+            "name",
+            "trust_type",
+            "is_foundation_trust",
+            "region_ods_code",
+            "icb_ods_code_2022_2026",
+            "icb_ods_code_from_2026_04",
+            "open_date",
+            "close_date",
+            "successor_ods_code",
+        ],
+        problems,
+    )
+    seen: dict[str, int] = {}
+    trust_rows: list[tuple[int, TrustRow]] = []
+    for line_no, row in trusts.rows:
+        code = trusts.code(line_no, row, "ods_code")
+        if code in seen:
+            trusts.error(line_no, "ods_code", code, f"a code not already used on row {seen[code]}")
+        seen[code] = line_no
+        trust_type = trusts.choice(line_no, row, "trust_type", TRUST_TYPES)
+        icb_codes = {}
+        for column in ("icb_ods_code_2022_2026", "icb_ods_code_from_2026_04"):
+            value = trusts.code(line_no, row, column, blank_ok=True)
+            if value and CODE_RE.match(value) and value not in icbs:
+                trusts.error(line_no, column, value, "an ICB code from the ICB files")
+            icb_codes[column] = value
+        open_date = trusts.date(line_no, row, "open_date", blank_ok=True)
+        close_date = trusts.date(line_no, row, "close_date", blank_ok=True)
+        if open_date and close_date and close_date <= open_date:
+            trusts.error(
+                line_no, "close_date", row["close_date"], f"a date after open_date {open_date}"
+            )
+        trust_rows.append(
+            (
+                line_no,
+                TrustRow(
+                    code=code,
+                    name=trusts.text(line_no, row, "name"),
+                    trust_type=trust_type,
+                    peer_group=PEER_GROUP_BY_TRUST_TYPE.get(trust_type, ""),
+                    subtype=_subtype(trust_type),
+                    eric_type=row.get("eric_2016_17_type", ""),
+                    type_source=row.get("type_source", ""),
+                    is_foundation_trust=trusts.boolean(line_no, row, "is_foundation_trust"),
+                    region_code=check_region(trusts, line_no, row),
+                    icb_before_2026=icb_codes["icb_ods_code_2022_2026"],
+                    icb_from_2026=icb_codes["icb_ods_code_from_2026_04"],
+                    icb_from_2026_basis=row.get("icb_from_2026_04_basis", ""),
+                    open_date=open_date,
+                    close_date=close_date,
+                    successor_code=trusts.code(line_no, row, "successor_ods_code", blank_ok=True),
+                    former_name=row.get("former_name", ""),
+                    name_source=row.get("name_source", ""),
+                    notes=row.get("notes", ""),
+                ),
+            )
+        )
+    by_code = {t.code: t for _, t in trust_rows}
+    for line_no, trust in trust_rows:
+        if not trust.successor_code:
+            continue
+        successor = by_code.get(trust.successor_code)
+        if successor is None:
+            trusts.error(
+                line_no,
+                "successor_ods_code",
+                trust.successor_code,
+                f"a trust code from {TRUSTS_FILE}",
+            )
+            continue
+        if trust.close_date is None:
+            trusts.error(
+                line_no, "close_date", "", "a close date, because the trust has a successor"
+            )
+            continue
+        # A successor opened on the day the predecessor closed is a new organisation
+        # formed from it (merger); otherwise an existing trust took it over.
+        kind = "merger" if successor.open_date == trust.close_date else "acquisition"
+        data.successions.append(SuccessionRow(trust.code, successor.code, trust.close_date, kind))
+    data.trusts = [t for _, t in trust_rows]
+
+    if problems:
+        raise ReferenceDataError(problems)
+    return data

@@ -1,0 +1,110 @@
+"""Shared reads about organisations."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from .models import (
+    IntegratedCareBoard,
+    Organisation,
+    OrganisationKind,
+    Region,
+    Succession,
+    Trust,
+)
+
+
+def organisations_on(
+    day: datetime.date, *, kind: OrganisationKind | str | None = None
+) -> QuerySet[Organisation]:
+    """Organisations that existed on ``day`` (optionally only trusts or only ICBs)."""
+    qs = Organisation.objects.existing_on(day).select_related("region")
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs
+
+
+def successors_of(
+    organisation: Organisation | str, *, on: datetime.date | None = None
+) -> list[Organisation]:
+    """Where ``organisation`` is today (or on ``on``): itself if it still exists, otherwise
+    the organisations it passed into, following successions transitively.
+
+    A split gives several successors; an organisation closed with no successor gives
+    an empty list.
+    """
+    on = on or datetime.date.today()
+    if isinstance(organisation, str):
+        organisation = Organisation.objects.get(code=organisation)
+    edges: dict[int, list[int]] = {}
+    for pred, succ in Succession.objects.filter(date__lte=on).values_list(
+        "predecessor_id", "successor_id"
+    ):
+        edges.setdefault(pred, []).append(succ)
+
+    found: list[int] = []
+    seen: set[int] = set()
+    frontier = [organisation.pk]
+    candidates = {
+        o.pk: o for o in Organisation.objects.filter(pk__in=_reachable(organisation.pk, edges))
+    }
+    while frontier:
+        pk = frontier.pop(0)
+        if pk in seen:
+            continue
+        seen.add(pk)
+        org = candidates[pk]
+        if org.existed_on(on):
+            found.append(pk)
+        else:
+            frontier.extend(edges.get(pk, []))
+    return sorted((candidates[pk] for pk in found), key=lambda o: o.code)
+
+
+def _reachable(start: int, edges: dict[int, list[int]]) -> set[int]:
+    reached, stack = set(), [start]
+    while stack:
+        pk = stack.pop()
+        if pk not in reached:
+            reached.add(pk)
+            stack.extend(edges.get(pk, []))
+    return reached
+
+
+def predecessors_of(organisation: Organisation) -> QuerySet[Succession]:
+    return organisation.successions_in.select_related("predecessor").order_by("predecessor__code")
+
+
+@dataclass
+class ICBNode:
+    icb: IntegratedCareBoard
+    trusts: list[Trust] = field(default_factory=list)
+
+
+@dataclass
+class RegionNode:
+    region: Region
+    icbs: list[ICBNode] = field(default_factory=list)
+
+    @property
+    def trust_count(self) -> int:
+        return sum(len(node.trusts) for node in self.icbs)
+
+
+def region_tree(day: datetime.date) -> list[RegionNode]:
+    """Regions → ICBs → host trusts as they were on ``day``, in three queries."""
+    regions = {r.pk: RegionNode(r) for r in Region.objects.order_by("name")}
+    icbs: dict[int, ICBNode] = {}
+    for icb in IntegratedCareBoard.objects.existing_on(day).order_by("name"):
+        node = ICBNode(icb)
+        icbs[icb.pk] = node
+        regions[icb.region_id].icbs.append(node)
+    icb_field = "icb_from_2026_id" if day >= datetime.date(2026, 4, 1) else "icb_before_2026_id"
+    for trust in Trust.objects.existing_on(day).order_by("name"):
+        node = icbs.get(getattr(trust, icb_field))
+        if node is not None:
+            node.trusts.append(trust)
+    return list(regions.values())

@@ -112,7 +112,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Collected files (production). In development files are served from the app folders.
-STATIC_ROOT = env.path("STATIC_ROOT", default=None if DEBUG else str(BASE_DIR / "staticfiles"))
+_static_root = env.str("STATIC_ROOT", default="")
+STATIC_ROOT = Path(_static_root) if _static_root else (None if DEBUG else BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

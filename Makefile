@@ -27,6 +27,8 @@ setup: $(STAMP)
 demo: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	DEBUG=1 $(BIN)/python manage.py load_reference_data
+	DEBUG=1 $(BIN)/python manage.py load_methodologies
+	DEBUG=1 $(BIN)/python manage.py load_demo_data
 
 run: demo
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)

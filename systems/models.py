@@ -50,13 +50,17 @@ class PeerGroup(models.TextChoices):
     ICB = "icb", "Integrated care boards"
 
 
+def existed_on_q(day: datetime.date) -> Q:
+    """Opened on or before ``day`` (or opening date unknown) and not closed by then."""
+    return (Q(open_date__isnull=True) | Q(open_date__lte=day)) & (
+        Q(close_date__isnull=True) | Q(close_date__gt=day)
+    )
+
+
 class OrganisationQuerySet(models.QuerySet):
     def existing_on(self, day: datetime.date) -> OrganisationQuerySet:
-        """Organisations open on ``day`` (opened on or before it, not yet closed)."""
-        return self.filter(
-            Q(open_date__isnull=True) | Q(open_date__lte=day),
-            Q(close_date__isnull=True) | Q(close_date__gt=day),
-        )
+        """Organisations open on ``day``."""
+        return self.filter(existed_on_q(day))
 
 
 class Organisation(models.Model):

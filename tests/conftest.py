@@ -30,3 +30,43 @@ def reference_data(db):
     from systems.services import load_reference_data
 
     return load_reference_data()
+
+
+@pytest.fixture
+def methodologies(reference_data):
+    """Reference data plus the shipped methodologies and reporting periods."""
+    from oversight.services import load_methodologies
+
+    return load_methodologies()
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent / "engine" / "data"
+
+
+def nhse_file_rows(path, period):
+    """Inputs from a file in NHS England's NOF data-file format (the worked example).
+
+    OF10xx rows are supplied scores, OF5004 the financial override flag, OF00xx values.
+    """
+    import csv
+
+    from oversight.inputs import InputRow
+    from oversight.models import InputKind
+    from systems.models import Organisation
+
+    ids = dict(Organisation.objects.values_list("code", "id"))
+    rows = []
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        for line in csv.DictReader(fh):
+            if line["Quarter"] != period.label:
+                continue
+            metric = line["Metric_ID"]
+            kind = (
+                InputKind.OVERRIDE_FLAG
+                if metric == "OF5004"
+                else InputKind.SCORE
+                if metric.startswith("OF1")
+                else InputKind.VALUE
+            )
+            rows.append(InputRow(ids[line["Trust_code"]], metric, kind, value=float(line["Value"])))
+    return rows

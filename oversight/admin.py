@@ -1,0 +1,216 @@
+from django.contrib import admin, messages
+
+from systems import audit
+
+from .models import (
+    Methodology,
+    MetricDefinition,
+    MetricScore,
+    MetricValue,
+    OrganisationAssessment,
+    ProgrammeMembership,
+    ReportingPeriod,
+    SegmentationRun,
+)
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Policy edits through the admin are recorded like any other change."""
+
+    def save_model(self, request, obj, form, change):
+        before = None
+        if change:
+            original = type(obj).objects.get(pk=obj.pk)
+            before = {f: _plain(getattr(original, f)) for f in form.changed_data}
+        super().save_model(request, obj, form, change)
+        audit.record(
+            actor=request.user,
+            action=f"{obj._meta.model_name}.{'changed' if change else 'created'}",
+            obj=obj,
+            before=before,
+            after={f: _plain(getattr(obj, f)) for f in form.changed_data},
+            reason="Edited in the admin; applies from the next segmentation run",
+        )
+
+    def delete_model(self, request, obj):
+        audit.record(actor=request.user, action=f"{obj._meta.model_name}.deleted", obj=obj)
+        super().delete_model(request, obj)
+
+
+def _plain(value):
+    if hasattr(value, "pk"):
+        return value.pk
+    if isinstance(value, (str, int, float, bool, list, dict)) or value is None:
+        return value
+    return str(value)
+
+
+class MetricDefinitionInline(admin.TabularInline):
+    model = MetricDefinition
+    extra = 0
+    fields = (
+        "position",
+        "score_id",
+        "value_id",
+        "name",
+        "domain",
+        "direction",
+        "method",
+        "pool",
+        "peer_groups",
+        "weight",
+        "included_in_average",
+        "contextual",
+    )
+    show_change_link = True
+
+
+@admin.register(Methodology)
+class MethodologyAdmin(AuditedAdmin):
+    list_display = (
+        "slug",
+        "name",
+        "version",
+        "segmentation_method",
+        "quartile_pool",
+        "threshold_1",
+        "threshold_2",
+        "threshold_3",
+        "updated_at",
+    )
+    inlines = [MetricDefinitionInline]
+
+
+@admin.register(MetricDefinition)
+class MetricDefinitionAdmin(AuditedAdmin):
+    list_display = (
+        "score_id",
+        "value_id",
+        "name",
+        "methodology",
+        "domain",
+        "method",
+        "pool",
+        "weight",
+        "included_in_average",
+    )
+    list_filter = ("methodology", "domain", "method", "pool")
+    search_fields = ("score_id", "value_id", "name")
+
+
+@admin.register(ReportingPeriod)
+class ReportingPeriodAdmin(AuditedAdmin):
+    list_display = (
+        "label",
+        "slug",
+        "methodology",
+        "start_date",
+        "end_date",
+        "pinned_t1",
+        "pinned_t2",
+        "pinned_t3",
+        "current_run",
+    )
+    readonly_fields = ("current_run", "pinned_by", "pinned_by_label", "pinned_at")
+
+    def save_model(self, request, obj, form, change):
+        pins = {"pinned_t1", "pinned_t2", "pinned_t3"} & set(form.changed_data)
+        if pins and not obj.pin_reason.strip():
+            messages.error(request, "Give a reason when pinning cut points; nothing was saved.")
+            return
+        if pins:
+            from django.utils import timezone
+
+            obj.pinned_by = request.user
+            obj.pinned_by_label = request.user.get_username()
+            obj.pinned_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SegmentationRun)
+class SegmentationRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "period",
+        "status",
+        "trigger",
+        "triggered_by_label",
+        "created_at",
+        "organisation_count",
+        "cut_points_source",
+    )
+    list_filter = ("status", "period", "trigger")
+
+
+@admin.register(OrganisationAssessment)
+class OrganisationAssessmentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "organisation",
+        "run",
+        "peer_group",
+        "average_score",
+        "unadjusted_segment",
+        "adjusted_segment",
+        "final_segment",
+        "league_rank",
+    )
+    list_filter = ("peer_group", "final_segment")
+    list_select_related = ("organisation", "run")
+    search_fields = ("organisation__code", "organisation__name")
+
+
+@admin.register(MetricScore)
+class MetricScoreAdmin(ReadOnlyAdmin):
+    list_display = (
+        "organisation",
+        "run",
+        "metric_id",
+        "value",
+        "score",
+        "rank",
+        "pool_size",
+        "status",
+    )
+    list_filter = ("metric_id", "status")
+    list_select_related = ("organisation", "run")
+
+
+@admin.register(MetricValue)
+class MetricValueAdmin(ReadOnlyAdmin):
+    list_display = (
+        "period",
+        "organisation",
+        "metric_id",
+        "kind",
+        "value",
+        "text",
+        "source",
+        "recorded_by_label",
+        "recorded_at",
+        "superseded_at",
+    )
+    list_filter = ("period", "kind")
+    list_select_related = ("period", "organisation")
+    search_fields = ("organisation__code", "metric_id")
+
+
+@admin.register(ProgrammeMembership)
+class ProgrammeMembershipAdmin(AuditedAdmin):
+    list_display = ("organisation", "entered_on", "left_on", "recorded_by_label")
+    raw_id_fields = ("organisation",)
+    readonly_fields = ("recorded_by_label",)
+
+    def save_model(self, request, obj, form, change):
+        obj.recorded_by_label = request.user.get_username()
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,256 @@
+"""One run = one period under one methodology: inputs in, every result out.
+
+``run_engine`` is a pure function: the same methodology, inputs and seed give the same
+result, whatever the order of the input rows (inputs are sorted canonically first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .league import bootstrap_ranges, league_table
+from .scoring import normalise_organisations, score_metrics
+from .segmentation import (
+    CutPoints,
+    apply_override,
+    check_ready,
+    domain_scores,
+    financial_override_flags,
+    organisation_averages,
+    resolve_cut_points,
+    segment_from_hundredths,
+    validate_cut_points,
+)
+from .spec import MethodologySpec
+
+__all__ = [
+    "ASSESSMENT_COLUMNS",
+    "LEAGUE_COLUMNS",
+    "CutPoints",
+    "EngineInputs",
+    "EngineResult",
+    "run_engine",
+]
+
+ASSESSMENT_COLUMNS = [
+    "org_code",
+    "peer_group",
+    "metric_count",
+    "average_score",
+    "segmented",
+    "not_segmented_reason",
+    "unadjusted_segment",
+    "financial_override",
+    "override_derived",
+    "adjusted_segment",
+    "final_segment",
+    "in_programme",
+    "override_reason",
+    "avg_range_low",
+    "avg_range_high",
+]
+LEAGUE_COLUMNS = [
+    "peer_group",
+    "org_code",
+    "rank",
+    "average_score",
+    "segment",
+    "deficit",
+    "in_programme",
+    "avg_range_low",
+    "avg_range_high",
+    "rank_range_low",
+    "rank_range_high",
+]
+
+
+@dataclass
+class EngineInputs:
+    """Everything a run needs besides the methodology (see module docs for columns)."""
+
+    organisations: pd.DataFrame
+    values: pd.DataFrame
+    supplied_scores: pd.DataFrame
+    override_flags: Mapping[str, bool]
+    programme_members: frozenset[str]
+    period_end: dt.date
+    pinned_cut_points: tuple[float, float, float] | None = None
+    seed: int = 0
+    replicates: int | None = None
+
+
+@dataclass
+class EngineResult:
+    metric_scores: pd.DataFrame
+    domain_scores: pd.DataFrame
+    assessments: pd.DataFrame
+    league_table: pd.DataFrame
+    cut_points: CutPoints | None
+    cut_points_by_peer_group: dict[str, CutPoints] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_engine(methodology: MethodologySpec, inputs: EngineInputs) -> EngineResult:
+    """Score, average, segment, override, segment 5, league tables and likely ranges.
+
+    Raises :class:`~oversight.engine.spec.MethodologyNotReady` when the methodology uses
+    fixed thresholds that are unset and no cut points are pinned, and ``ValueError`` for
+    malformed inputs (missing columns, an organisation in two peer groups, bad pinned cut
+    points).
+    """
+    pinned = inputs.pinned_cut_points
+    if pinned is not None:
+        pinned = validate_cut_points(pinned)
+    check_ready(methodology, pinned)
+    period_end = _as_date(inputs.period_end)
+    replicates = methodology.replicates if inputs.replicates is None else int(inputs.replicates)
+    warnings: list[str] = []
+
+    # Step 1: scores.
+    orgs = normalise_organisations(inputs.organisations)
+    unknown_groups = sorted(set(orgs["peer_group"]) - set(methodology.peer_groups))
+    if unknown_groups:
+        warnings.append(
+            f"Peer group(s) not in {methodology.slug}: {', '.join(unknown_groups)}; "
+            "their organisations are neither scored nor segmented"
+        )
+    scored = score_metrics(
+        methodology, orgs, inputs.values, inputs.supplied_scores, period_end, warnings
+    )
+    metric_scores = scored.frame
+
+    # Step 2: averages and domain scores.
+    codes = orgs["org_code"].to_numpy(dtype=object)
+    peer = orgs["peer_group"].to_numpy(dtype=object)
+    n = len(codes)
+    avg_h, count = organisation_averages(scored, n, methodology.rounding)
+    average = avg_h / 100.0
+    domains = domain_scores(scored, codes, methodology.rounding)
+
+    in_segmented_group = np.isin(peer, list(methodology.segmented_peer_groups))
+    enough = count >= methodology.min_metric_count
+    segmented = in_segmented_group & enough & ~np.isnan(avg_h)
+    reason = np.full(n, "", dtype=object)
+    for i in np.flatnonzero(~segmented):
+        if not in_segmented_group[i]:
+            reason[i] = f"Peer group {peer[i]} is not segmented under {methodology.slug}"
+        elif count[i] == 0:
+            reason[i] = "No scored metrics"
+        else:
+            reason[i] = (
+                f"Only {count[i]} scored metric{'s' if count[i] != 1 else ''}; "
+                f"{methodology.slug} needs at least {methodology.min_metric_count}"
+            )
+
+    # Step 3: cut points and unadjusted segments.
+    seg_frame = pd.DataFrame({"peer_group": peer[segmented], "average": average[segmented]})
+    cut_points, by_group = resolve_cut_points(methodology, pinned, seg_frame, warnings)
+    t = np.full((n, 3), np.nan)
+    for group, cp in by_group.items():
+        t[peer == group] = cp.as_tuple()
+    segmented &= ~np.isnan(t[:, 0])
+    unadjusted = np.where(segmented, segment_from_hundredths(avg_h, t[:, 0], t[:, 1], t[:, 2]), 0)
+
+    # Step 4: financial override.
+    flags = financial_override_flags(methodology, codes, metric_scores, inputs.override_flags)
+    flagged = flags["financial_override"].to_numpy(dtype=bool)
+    derived = flags["override_derived"].to_numpy(dtype=bool)
+    source = flags["override_source"].to_numpy(dtype=object)
+    cap = methodology.override_cap
+    adjusted = np.where(segmented, apply_override(unadjusted, flagged, cap), 0)
+    override_reason = np.full(n, "", dtype=object)
+    src = methodology.derive_override_from
+    for i in np.flatnonzero(segmented & flagged & (unadjusted < cap)):
+        if source[i] == "supplied":
+            why = "in financial deficit (OF5004)"
+        elif source[i] == "value":
+            why = f"planned deficit ({src} < 0; derived, no OF5004 flag supplied)"
+        else:
+            why = "planned deficit (plan score > 1; derived, no OF5004 flag supplied)"
+        override_reason[i] = f"Capped at segment {cap}: {why}"
+    no_flag = segmented & (source == "")
+    if no_flag.any() and src is not None:
+        warnings.append(
+            f"{int(no_flag.sum())} organisation(s) have no financial override flag (OF5004) "
+            f"and no {src} to derive it from: treated as not in deficit"
+        )
+
+    # Step 5: segment 5.
+    members = {str(c).strip() for c in (inputs.programme_members or ())}
+    in_programme = np.array([c in members for c in codes], dtype=bool)
+
+    # League tables and likely ranges.
+    included = metric_scores["included"].to_numpy(dtype=bool)
+    boot = bootstrap_ranges(
+        peer_groups=peer,
+        pair_org=scored.org_index[included],
+        pair_score=metric_scores["score"].to_numpy(dtype=np.float64)[included],
+        pair_weight=metric_scores["weight"].to_numpy(dtype=np.float64)[included],
+        ranked=segmented,
+        cut_points=t,
+        flagged=flagged,
+        cap=cap,
+        replicates=replicates,
+        seed=int(inputs.seed),
+        rounding=methodology.rounding,
+    )
+
+    def segment_column(arr):
+        return pd.array(
+            [int(x) if ok else pd.NA for x, ok in zip(arr, segmented, strict=True)], dtype="Int64"
+        )
+
+    assessments = pd.DataFrame(
+        {
+            "org_code": codes,
+            "peer_group": peer,
+            "metric_count": count,
+            "average_score": average,
+            "segmented": segmented,
+            "not_segmented_reason": np.where(segmented, "", reason).astype(object),
+            "unadjusted_segment": segment_column(unadjusted),
+            "financial_override": flagged,
+            "override_derived": derived,
+            "adjusted_segment": segment_column(adjusted),
+            "final_segment": pd.array(
+                [
+                    5 if prog else (int(a) if ok else pd.NA)
+                    for a, ok, prog in zip(adjusted, segmented, in_programme, strict=True)
+                ],
+                dtype="Int64",
+            ),
+            "in_programme": in_programme,
+            "override_reason": override_reason,
+            "avg_range_low": boot.avg_low,
+            "avg_range_high": boot.avg_high,
+        }
+    )
+    assessments["rank_range_low"] = boot.rank_low
+    assessments["rank_range_high"] = boot.rank_high
+    league = league_table(assessments)[LEAGUE_COLUMNS]
+    assessments = assessments[ASSESSMENT_COLUMNS]
+
+    return EngineResult(
+        metric_scores=metric_scores,
+        domain_scores=domains,
+        assessments=assessments,
+        league_table=league,
+        cut_points=cut_points,
+        cut_points_by_peer_group=by_group,
+        warnings=warnings,
+    )
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    raise ValueError(f"period_end must be a date, got {value!r}")

@@ -1,0 +1,60 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from oversight.engine import MethodologyNotReady
+from oversight.services import run_segmentation
+
+from ._common import get_period
+
+
+class Command(BaseCommand):
+    help = "Segment a period now and make the run current; prints a summary."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--period", required=True, help="'Q4 2025/26' or '2025-26-q4'")
+        parser.add_argument(
+            "--replicates",
+            type=int,
+            default=None,
+            help="Bootstrap replicates (default: the methodology's, usually 1000).",
+        )
+        parser.add_argument(
+            "--if-changed",
+            action="store_true",
+            help="Do nothing when the inputs are unchanged since the current run.",
+        )
+
+    def handle(self, *args, period: str, replicates, if_changed: bool, **options):
+        reporting_period = get_period(period)
+        if replicates is not None and replicates < 0:
+            raise CommandError("--replicates must be 0 or more")
+        previous = reporting_period.current_run_id
+        try:
+            run = run_segmentation(
+                period=reporting_period,
+                actor="manage.py segment",
+                trigger="command",
+                replicates=replicates,
+                only_if_changed=if_changed,
+            )
+        except MethodologyNotReady as exc:
+            raise CommandError(str(exc)) from exc
+        if if_changed and run.pk == previous:
+            self.stdout.write(f"Inputs unchanged since run {run.pk}; nothing to do.")
+            return
+        counts = run.segment_counts
+        segments = ", ".join(f"segment {k}: {v}" for k, v in counts.items() if k.isdigit())
+        not_segmented = counts.get("not segmented", 0)
+        self.stdout.write(
+            f"Run {run.pk} completed for {reporting_period.label} ({run.methodology.slug})"
+        )
+        self.stdout.write(
+            f"Organisations segmented: {run.organisation_count - not_segmented} "
+            f"(not segmented: {not_segmented})"
+        )
+        self.stdout.write(f"Segment counts: {segments or 'none'}")
+        if run.cut_points:
+            t1, t2, t3 = run.cut_points
+            self.stdout.write(f"Cut points ({run.cut_points_source}): {t1:.2f}, {t2:.2f}, {t3:.2f}")
+        self.stdout.write(f"Time: {run.timings.get('total_ms', 0):.0f} ms")
+        for warning in run.warnings:
+            self.stderr.write(f"warning: {warning}")

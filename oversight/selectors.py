@@ -1,0 +1,189 @@
+"""Shared reads: results of the current run, league tables, explanations."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from django.db.models import QuerySet
+
+from systems.models import Organisation, Trust
+
+from .engine.explain import boundary_distances, leverage
+from .models import (
+    MetricDefinition,
+    MetricScore,
+    OrganisationAssessment,
+    ReportingPeriod,
+    SegmentationRun,
+)
+
+
+class NoResults(Exception):
+    """The period has no completed segmentation run yet."""
+
+
+def current_run(period: ReportingPeriod) -> SegmentationRun:
+    run = period.current_run
+    if run is None:
+        raise NoResults(
+            f"{period.label} has not been segmented yet; run `manage.py segment --period "
+            f'"{period.label}"`.'
+        )
+    return run
+
+
+def domain_column(domain: str) -> str:
+    return "domain_" + re.sub(r"[^a-z0-9]+", "_", domain.lower()).strip("_")
+
+
+def assessments(run: SegmentationRun) -> QuerySet[OrganisationAssessment]:
+    return (
+        OrganisationAssessment.objects.filter(run=run)
+        .select_related("organisation", "organisation__region")
+        .order_by("peer_group", "league_rank", "organisation__code")
+    )
+
+
+def league_table(run: SegmentationRun, peer_group: str) -> QuerySet[OrganisationAssessment]:
+    return (
+        assessments(run)
+        .filter(peer_group=peer_group, league_rank__isnull=False)
+        .order_by("league_rank", "average_score", "organisation__code")
+    )
+
+
+def trust_details(organisation_ids: list[int]) -> dict[int, Trust]:
+    return {t.pk: t for t in Trust.objects.filter(pk__in=organisation_ids)}
+
+
+@dataclass
+class MetricLine:
+    metric_id: str
+    name: str
+    domain: str
+    value: float | None
+    text: str
+    units: str
+    score: float | None
+    rank: float | None
+    pool_size: int
+    method: str
+    status: str
+    included: bool
+    weight: float
+
+    @property
+    def rank_of_pool(self) -> str:
+        if self.rank is None or not self.pool_size:
+            return ""
+        return f"{int(self.rank)}/{self.pool_size}"
+
+
+@dataclass
+class Explanation:
+    organisation: Organisation
+    period: ReportingPeriod
+    run: SegmentationRun
+    assessment: OrganisationAssessment
+    metrics: list[MetricLine] = field(default_factory=list)
+    cut_points: tuple[float, float, float] | None = None
+    cut_points_source: str = ""
+    boundaries: dict[str, Any] = field(default_factory=dict)
+    leverage: list[dict[str, Any]] = field(default_factory=list)
+
+
+def explain(organisation: Organisation, period: ReportingPeriod, *, top: int = 5) -> Explanation:
+    """Why ``organisation`` is where it is in ``period``: every metric's value, rank/N and
+    score, the cut points, the distance to the next segment boundary either way, and the
+    metrics whose improvement by a quarter of their pool would move the average most."""
+    run = current_run(period)
+    assessment = OrganisationAssessment.objects.get(run=run, organisation=organisation)
+    definitions = {
+        d.score_id: d for d in MetricDefinition.objects.filter(methodology_id=run.methodology_id)
+    }
+    rows = list(
+        MetricScore.objects.filter(run=run, organisation=organisation).order_by(
+            "domain", "metric_id"
+        )
+    )
+    lines = [
+        MetricLine(
+            metric_id=r.metric_id,
+            name=definitions[r.metric_id].name if r.metric_id in definitions else r.metric_id,
+            domain=r.domain,
+            value=r.value,
+            text=r.text,
+            units=definitions[r.metric_id].units if r.metric_id in definitions else "",
+            score=r.score,
+            rank=r.rank,
+            pool_size=r.pool_size,
+            method=r.method,
+            status=r.status,
+            included=r.included,
+            weight=r.weight,
+        )
+        for r in rows
+    ]
+    cut_points = _cut_points_for(run, assessment.peer_group)
+    explanation = Explanation(
+        organisation=organisation,
+        period=period,
+        run=run,
+        assessment=assessment,
+        metrics=lines,
+        cut_points=cut_points[0] if cut_points else None,
+        cut_points_source=cut_points[1] if cut_points else "",
+    )
+    if assessment.segmented and assessment.average_score is not None and cut_points:
+        explanation.boundaries = boundary_distances(assessment.average_score, cut_points[0])
+        frame = pd.DataFrame(
+            [
+                {
+                    "metric_id": r.metric_id,
+                    "score": r.score,
+                    "rank": r.rank,
+                    "pool_size": r.pool_size,
+                    "method": r.method,
+                    "low": r.low,
+                    "high": r.high,
+                    "weight": r.weight,
+                    "included": r.included,
+                    "status": r.status,
+                    "domain": r.domain,
+                }
+                for r in rows
+            ]
+        )
+        if len(frame):
+            top_rows = leverage(frame, top=top)
+            explanation.leverage = [
+                {
+                    **rec,
+                    "name": definitions[rec["metric_id"]].name
+                    if rec["metric_id"] in definitions
+                    else "",
+                }
+                for rec in top_rows.to_dict("records")
+            ]
+    return explanation
+
+
+def _cut_points_for(
+    run: SegmentationRun, peer_group: str
+) -> tuple[tuple[float, float, float], str] | None:
+    by_group = run.cut_points_by_peer_group.get(peer_group)
+    if by_group:
+        return (by_group["t1"], by_group["t2"], by_group["t3"]), by_group["source"]
+    if run.cut_points:
+        return run.cut_points, run.cut_points_source
+    return None
+
+
+def programme_members_on(day: datetime.date) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(programme_memberships__entered_on__lte=day).exclude(
+        programme_memberships__left_on__lte=day
+    )

@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from .models import ReportingPeriod
+from .services import run_segmentation
+
+
+@shared_task(acks_late=True)
+def segment_period(period_id: int, trigger: str = "task", only_if_changed: bool = True) -> int:
+    """Segment one period in the background; safe to retry (a run is written whole or not)."""
+    period = ReportingPeriod.objects.select_related("methodology", "current_run").get(pk=period_id)
+    run = run_segmentation(
+        period=period,
+        actor="celery: segment_period",
+        trigger=trigger,
+        only_if_changed=only_if_changed,
+    )
+    return run.pk

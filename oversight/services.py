@@ -479,17 +479,6 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
 
-def _none(value: Any) -> Any:
-    if value is None or value is pd.NA:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value
-
-
 def _store_results(run: SegmentationRun, result: EngineResult, org_ids: dict[str, int]) -> None:
     """Write every metric score and assessment of ``run`` (inside the caller's transaction)."""
     s = result.metric_scores
@@ -555,15 +544,10 @@ def _store_results(run: SegmentationRun, result: EngineResult, org_ids: dict[str
     )
 
 
-def _int(value: Any) -> int | None:
-    value = _none(value)
-    return None if value is None else int(value)
-
-
 def _complete(run: SegmentationRun, result: EngineResult, timings: dict[str, float]) -> None:
     counts: dict[str, int] = {}
     for segment in result.assessments["final_segment"]:
-        key = "not segmented" if _none(segment) is None else str(int(segment))
+        key = "not segmented" if pd.isna(segment) else str(int(segment))
         counts[key] = counts.get(key, 0) + 1
     cut = result.cut_points
     run.status = RunStatus.COMPLETED

@@ -1,4 +1,4 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from systems import audit
 
@@ -111,20 +111,17 @@ class ReportingPeriodAdmin(AuditedAdmin):
         "pinned_t3",
         "current_run",
     )
-    readonly_fields = ("current_run", "pinned_by", "pinned_by_label", "pinned_at")
-
-    def save_model(self, request, obj, form, change):
-        pins = {"pinned_t1", "pinned_t2", "pinned_t3"} & set(form.changed_data)
-        if pins and not obj.pin_reason.strip():
-            messages.error(request, "Give a reason when pinning cut points; nothing was saved.")
-            return
-        if pins:
-            from django.utils import timezone
-
-            obj.pinned_by = request.user
-            obj.pinned_by_label = request.user.get_username()
-            obj.pinned_at = timezone.now()
-        super().save_model(request, obj, form, change)
+    # Cut points are pinned through `pin_cut_points` (validated, with a reason), not here.
+    readonly_fields = (
+        "current_run",
+        "pinned_t1",
+        "pinned_t2",
+        "pinned_t3",
+        "pin_reason",
+        "pinned_by",
+        "pinned_by_label",
+        "pinned_at",
+    )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -74,7 +74,6 @@ def record_inputs(
     for row in rows:
         stored = current.get(row.key())
         if stored is not None and row.same_as(stored):
-            summary.unchanged += 1
             continue
         if stored is not None:
             stored.superseded_at = now

@@ -17,6 +17,7 @@ from .models import (
     MetricDefinition,
     MetricScore,
     OrganisationAssessment,
+    ProgrammeMembership,
     ReportingPeriod,
     SegmentationRun,
 )
@@ -184,6 +185,7 @@ def _cut_points_for(
 
 
 def programme_members_on(day: datetime.date) -> QuerySet[Organisation]:
-    return Organisation.objects.filter(programme_memberships__entered_on__lte=day).exclude(
-        programme_memberships__left_on__lte=day
-    )
+    """Organisations in the Provider Improvement Programme on ``day`` (judged per stay, so
+    a trust that left and later re-entered counts)."""
+    stays = ProgrammeMembership.objects.filter(entered_on__lte=day).exclude(left_on__lte=day)
+    return Organisation.objects.filter(pk__in=stays.values("organisation_id"))

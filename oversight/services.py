@@ -39,12 +39,12 @@ from .models import (
     MetricScore,
     MetricValue,
     OrganisationAssessment,
-    ProgrammeMembership,
     ReportingPeriod,
     RunStatus,
     SegmentationRun,
     period_slug,
 )
+from .selectors import programme_members_on
 
 logger = logging.getLogger(__name__)
 
@@ -355,11 +355,7 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
     values = [(code_of[o], m, v, t or None, d) for o, m, k, v, t, d in rows if k == InputKind.VALUE]
     scores = [(code_of[o], m, v) for o, m, k, v, _, _ in rows if k == InputKind.SCORE]
     flags = {code_of[o]: bool(v) for o, _, k, v, _, _ in rows if k == InputKind.OVERRIDE_FLAG}
-    programme = frozenset(
-        ProgrammeMembership.objects.filter(entered_on__lte=period.end_date)
-        .exclude(left_on__lte=period.end_date)
-        .values_list("organisation__code", flat=True)
-    )
+    programme = frozenset(programme_members_on(period.end_date).values_list("code", flat=True))
     inputs = EngineInputs(
         organisations=orgs,
         values=pd.DataFrame(

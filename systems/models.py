@@ -91,10 +91,6 @@ class Organisation(models.Model):
         opened = self.open_date is None or self.open_date <= day
         return opened and (self.close_date is None or self.close_date > day)
 
-    @property
-    def is_open(self) -> bool:
-        return self.existed_on(datetime.date.today())
-
 
 class IntegratedCareBoard(Organisation):
     ons_code = models.CharField(max_length=9, blank=True)

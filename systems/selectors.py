@@ -74,10 +74,6 @@ def _reachable(start: int, edges: dict[int, list[int]]) -> set[int]:
     return reached
 
 
-def predecessors_of(organisation: Organisation) -> QuerySet[Succession]:
-    return organisation.successions_in.select_related("predecessor").order_by("predecessor__code")
-
-
 @dataclass
 class ICBNode:
     icb: IntegratedCareBoard

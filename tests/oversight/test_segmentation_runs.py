@@ -320,3 +320,34 @@ def test_explanation(q2):
     assert e.leverage, "metrics with most leverage listed"
     assert all(item["average_change"] <= 0 for item in e.leverage)
     assert e.leverage == sorted(e.leverage, key=lambda item: item["average_change"])
+
+
+def test_programme_membership_is_judged_per_stay(q2):
+    import datetime
+
+    from oversight.models import ProgrammeMembership
+    from oversight.selectors import programme_members_on
+
+    rkl = Organisation.objects.get(code="RKL")
+    ProgrammeMembership.objects.create(
+        organisation=rkl,
+        entered_on=datetime.date(2024, 4, 1),
+        left_on=datetime.date(2025, 1, 1),
+        entry_reason="first stay",
+        recorded_by_label="test",
+    )
+    assert not programme_members_on(q2.end_date).filter(pk=rkl.pk).exists()
+    ProgrammeMembership.objects.create(
+        organisation=rkl,
+        entered_on=datetime.date(2025, 7, 1),
+        entry_reason="re-entered",
+        recorded_by_label="test",
+    )
+    assert programme_members_on(q2.end_date).filter(pk=rkl.pk).exists()
+    run = run_segmentation(period=q2, actor="test", replicates=0)
+    assessment = OrganisationAssessment.objects.get(run=run, organisation=rkl)
+    assert (assessment.adjusted_segment, assessment.final_segment, assessment.in_programme) == (
+        2,
+        5,
+        True,
+    )

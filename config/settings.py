@@ -183,3 +183,12 @@ LOGGING = {
 # Where the health check looks for the broker; empty means "eager mode, no broker".
 HEALTHCHECK_BROKER_TIMEOUT = env.float("HEALTHCHECK_BROKER_TIMEOUT", default=2.0)
 SITE_NAME = "NHS Oversight Framework"
+# Metric uploads: the largest file accepted, the most an .xlsx may expand to (zip bombs are
+# refused before they are opened), and how long an upload may show no progress before it
+# is reported as stalled and can be retried.
+METRIC_UPLOAD_MAX_BYTES = env.int("METRIC_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+METRIC_UPLOAD_MAX_UNCOMPRESSED_BYTES = env.int(
+    "METRIC_UPLOAD_MAX_UNCOMPRESSED_BYTES", default=500 * 1024 * 1024
+)
+UPLOAD_STALLED_AFTER_SECONDS = env.int("UPLOAD_STALLED_AFTER_SECONDS", default=15 * 60)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -6,5 +6,6 @@ from .health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("oversight.ingest.urls")),
     path("", include("systems.urls")),
 ]

@@ -28,6 +28,7 @@ class InputRow:
     text: str = ""
     reporting_date: datetime.date | None = None
     reporting_period_text: str = ""
+    note: str = ""
 
     def key(self) -> tuple[int, str]:
         return (self.organisation_id, self.metric_id)
@@ -56,6 +57,7 @@ def record_inputs(
     source: str,
     actor: Any,
     reason: str = "",
+    upload: Any = None,
 ) -> RecordSummary:
     """Store ``rows`` for ``period`` (all or nothing) and audit the change."""
     summary = RecordSummary()
@@ -88,7 +90,9 @@ def record_inputs(
                 text=row.text,
                 reporting_date=row.reporting_date,
                 reporting_period_text=row.reporting_period_text,
+                note=row.note,
                 source=source,
+                upload=upload,
                 recorded_by=user,
                 recorded_by_label=label,
             )

@@ -119,7 +119,12 @@ class Methodology(models.Model):
         }
 
     def fingerprint(self, metrics: list[MetricDefinition] | None = None) -> str:
-        canonical = json.dumps(self.as_document(metrics), sort_keys=True, default=str)
+        """A digest of everything that decides results. Upload validation bounds
+        (``valid_range``) do not change any score, so they are left out."""
+        document = self.as_document(metrics)
+        for metric in document["metrics"]:
+            metric.pop("valid_range", None)
+        canonical = json.dumps(document, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -157,6 +162,12 @@ class MetricDefinition(models.Model):
     weight = models.FloatField(default=1.0)
     included_in_average = models.BooleanField(default=True)
     contextual = models.BooleanField(default=False)
+    valid_min = models.FloatField(
+        null=True, blank=True, help_text="The lowest value an upload may carry (blank: none)."
+    )
+    valid_max = models.FloatField(
+        null=True, blank=True, help_text="The highest value an upload may carry (blank: none)."
+    )
 
     class Meta:
         ordering = ["methodology", "position"]
@@ -185,6 +196,11 @@ class MetricDefinition(models.Model):
             "weight": self.weight,
             "included_in_average": self.included_in_average,
             "contextual": self.contextual,
+            "valid_range": (
+                None
+                if self.valid_min is None and self.valid_max is None
+                else [self.valid_min, self.valid_max]
+            ),
         }
 
 
@@ -261,6 +277,7 @@ class InputKind(models.TextChoices):
     VALUE = "value", "Metric value"
     SCORE = "score", "Supplied score"
     OVERRIDE_FLAG = "override_flag", "Financial override flag (OF5004)"
+    PROGRAMME = "programme", "In the Provider Improvement Programme (OF5007)"
     PUBLISHED = "published", "NHS England published result"
 
 
@@ -285,7 +302,16 @@ class MetricValue(models.Model):
         null=True, blank=True, help_text="For a CQC rating: the date it was awarded."
     )
     reporting_period_text = models.CharField(max_length=60, blank=True)
+    note = models.TextField(blank=True)
     source = models.CharField(max_length=200, help_text="The file or process it came from.")
+    upload = models.ForeignKey(
+        "MetricUpload",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="values",
+        help_text="The upload that brought this value in (blank: loaded by a command).",
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -450,3 +476,89 @@ class OrganisationAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"org {self.organisation_id} in run {self.run_id}: segment {self.final_segment}"
+
+
+class UploadStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    VALIDATING = "validating", "Validating"
+    INVALID = "invalid", "Rejected: the file has errors"
+    IMPORTED = "imported", "Imported"
+    RECOMPUTING = "recomputing", "Recomputing segments"
+    DONE = "done", "Done"
+    DUPLICATE = "duplicate", "Already imported"
+    FAILED = "failed", "Failed"
+
+
+UPLOAD_IN_PROGRESS = (
+    UploadStatus.RECEIVED,
+    UploadStatus.VALIDATING,
+    UploadStatus.IMPORTED,
+    UploadStatus.RECOMPUTING,
+)
+
+
+class UploadFormat(models.TextChoices):
+    NHSE = "nhse", "NHS England NOF data file"
+    TEMPLATE = "template", "Template (org_code, metric_id, period, value)"
+
+
+class MetricUpload(models.Model):
+    """One metric file as it was received, and what became of it.
+
+    The file is kept as received (``file``) with its SHA-256; content already imported is
+    recognised and not imported twice. Values it brought in point back to it.
+    """
+
+    file = models.FileField(upload_to="uploads/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.BigIntegerField()
+    requested_format = models.CharField(max_length=10, choices=UploadFormat.choices, blank=True)
+    detected_format = models.CharField(max_length=10, choices=UploadFormat.choices, blank=True)
+    file_type = models.CharField(max_length=5, blank=True, help_text="csv or xlsx")
+    encoding = models.CharField(max_length=20, blank=True)
+    sheet_name = models.CharField(max_length=100, blank=True)
+    status = models.CharField(
+        max_length=12, choices=UploadStatus.choices, default=UploadStatus.RECEIVED
+    )
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Per cent of the stage.")
+    stage_detail = models.CharField(max_length=300, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    periods = models.ManyToManyField(ReportingPeriod, blank=True, related_name="uploads")
+    runs = models.ManyToManyField("SegmentationRun", blank=True, related_name="uploads")
+    failure_reason = models.TextField(blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    segment_after_import = models.BooleanField(default=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_by_label = models.CharField(max_length=150)
+    via = models.CharField(max_length=10, default="web", help_text="web, api or command")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sha256"],
+                condition=Q(imported_at__isnull=False),
+                name="content_imported_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Upload {self.pk} {self.original_name} ({self.get_status_display()})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in UPLOAD_IN_PROGRESS

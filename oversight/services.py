@@ -7,6 +7,8 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -107,6 +109,8 @@ def _metric_rows(methodology: Methodology, spec: MethodologySpec) -> list[Metric
             weight=m.weight,
             included_in_average=m.included_in_average,
             contextual=m.contextual,
+            valid_min=m.valid_range[0] if m.valid_range else None,
+            valid_max=m.valid_range[1] if m.valid_range else None,
         )
         for position, m in enumerate(spec.metrics)
     ]
@@ -355,7 +359,10 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
     values = [(code_of[o], m, v, t or None, d) for o, m, k, v, t, d in rows if k == InputKind.VALUE]
     scores = [(code_of[o], m, v) for o, m, k, v, _, _ in rows if k == InputKind.SCORE]
     flags = {code_of[o]: bool(v) for o, _, k, v, _, _ in rows if k == InputKind.OVERRIDE_FLAG}
-    programme = frozenset(programme_members_on(period.end_date).values_list("code", flat=True))
+    # Members: the dated programme stays, plus NHS England's OF5007 flag for this period.
+    programme = frozenset(programme_members_on(period.end_date).values_list("code", flat=True)) | {
+        code_of[o] for o, _, k, v, _, _ in rows if k == InputKind.PROGRAMME and v
+    }
     inputs = EngineInputs(
         organisations=orgs,
         values=pd.DataFrame(
@@ -410,6 +417,65 @@ def run_segmentation(
     With ``only_if_changed``, an unchanged period (same inputs fingerprint as its current
     run) returns the current run without segmenting again.
     """
+    with period_lock(period.pk):
+        _abandon_interrupted_runs(period)
+        period.refresh_from_db(fields=["current_run"])
+        return _run_segmentation(
+            period=period,
+            actor=actor,
+            trigger=trigger,
+            replicates=replicates,
+            only_if_changed=only_if_changed,
+        )
+
+
+@contextmanager
+def period_lock(period_id: int) -> Iterator[None]:
+    """One segmentation of a period at a time, across processes (a PostgreSQL advisory
+    lock, released when the holder ends; other databases run one process only)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [PERIOD_LOCK_SPACE, period_id])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [PERIOD_LOCK_SPACE, period_id])
+
+
+PERIOD_LOCK_SPACE = 7301
+
+
+def _abandon_interrupted_runs(period: ReportingPeriod) -> None:
+    """Runs left ``running`` for this period lost their process (the lock is free):
+    record them as failed so nobody waits for them."""
+    interrupted = SegmentationRun.objects.filter(period=period, status=RunStatus.RUNNING)
+    for run in interrupted:
+        SegmentationRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error="Interrupted: the process running it stopped before it finished.",
+        )
+        audit.record(
+            actor="system",
+            action="segmentation.interrupted",
+            obj=run,
+            before={"status": RunStatus.RUNNING},
+            after={"status": RunStatus.FAILED},
+            reason="Found unfinished when the period was segmented again",
+        )
+
+
+def _run_segmentation(
+    *,
+    period: ReportingPeriod,
+    actor: Any,
+    trigger: str,
+    replicates: int | None,
+    only_if_changed: bool,
+) -> SegmentationRun:
     started = time.perf_counter()
     prepared = prepare_run(period, replicates=replicates)
     timings = {"load_inputs_ms": _ms(started)}

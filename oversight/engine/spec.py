@@ -74,6 +74,7 @@ class MetricSpec:
     weight: float = 1.0
     included_in_average: bool = True
     contextual: bool = False
+    valid_range: tuple[float | None, float | None] | None = None
 
     def __hash__(self) -> int:  # params is a dict: hash the identifying fields
         return hash((self.score_id, self.value_id, self.method, self.weight))
@@ -111,6 +112,7 @@ class MetricSpec:
             "weight": self.weight,
             "included_in_average": self.included_in_average,
             "contextual": self.contextual,
+            "valid_range": list(self.valid_range) if self.valid_range else None,
         }
 
 
@@ -256,6 +258,7 @@ _METRIC_KEYS = {
     "weight",
     "included_in_average",
     "contextual",
+    "valid_range",
 }
 _PARAM_KEYS = {
     "rank": {"standard", "floor"},
@@ -669,6 +672,23 @@ class _Parser:
             params = {}
         params = self._params(params, method, direction, fail)
 
+        valid_range = None
+        raw_range = item.get("valid_range")
+        if raw_range is not None:
+            bounds = (
+                [None if b is None else _parse_number(b) for b in raw_range]
+                if isinstance(raw_range, list | tuple) and len(raw_range) == 2
+                else None
+            )
+            if bounds is None or any(
+                b is None and r is not None for b, r in zip(bounds, raw_range, strict=True)
+            ):
+                fail(f"valid_range must be [lowest, highest] (null for open), got {raw_range!r}")
+            elif bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1]:
+                fail(f"valid_range runs backwards: {raw_range!r}")
+            else:
+                valid_range = (bounds[0], bounds[1])
+
         if not ok:
             return None
         return MetricSpec(
@@ -686,6 +706,7 @@ class _Parser:
             weight=weight,
             included_in_average=included,
             contextual=contextual,
+            valid_range=valid_range,
         )
 
     def _params(self, params: Mapping[str, Any], method: str, direction, fail) -> dict:

@@ -1,0 +1,121 @@
+"""Display text for uploads, so templates hold no logic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..models import MetricUpload, UploadStatus
+from .services import is_stalled
+
+TAGS = {
+    UploadStatus.RECEIVED: ("Received", "grey"),
+    UploadStatus.VALIDATING: ("Validating", "blue"),
+    UploadStatus.IMPORTED: ("Imported", "aqua"),
+    UploadStatus.RECOMPUTING: ("Recomputing", "blue"),
+    UploadStatus.DONE: ("Done", "green"),
+    UploadStatus.INVALID: ("Rejected", "red"),
+    UploadStatus.DUPLICATE: ("Already imported", "grey"),
+    UploadStatus.FAILED: ("Failed", "red"),
+}
+
+STEPS = [
+    (UploadStatus.RECEIVED, "Received"),
+    (UploadStatus.VALIDATING, "Validating"),
+    (UploadStatus.IMPORTED, "Imported"),
+    (UploadStatus.RECOMPUTING, "Recomputing"),
+    (UploadStatus.DONE, "Done"),
+]
+
+
+@dataclass
+class Step:
+    label: str
+    state: str  # done, current, todo
+
+
+@dataclass
+class UploadPresenter:
+    upload: MetricUpload
+
+    @property
+    def tag_label(self) -> str:
+        if self.stalled:
+            return "Stalled"
+        return TAGS[self.upload.status][0]
+
+    @property
+    def tag_class(self) -> str:
+        colour = "orange" if self.stalled else TAGS[self.upload.status][1]
+        return f"nhsuk-tag nhsuk-tag--{colour}"
+
+    @property
+    def stalled(self) -> bool:
+        return is_stalled(self.upload)
+
+    @property
+    def can_retry(self) -> bool:
+        return self.upload.status == UploadStatus.FAILED or self.stalled
+
+    @property
+    def polling(self) -> bool:
+        return self.upload.in_progress and not self.stalled
+
+    @property
+    def steps(self) -> list[Step]:
+        order = [s for s, _ in STEPS]
+        status = self.upload.status
+        if status in order:
+            reached = order.index(status)
+        elif self.upload.imported_at:
+            reached = order.index(UploadStatus.RECOMPUTING)
+        else:
+            reached = order.index(UploadStatus.VALIDATING)
+        finished = status == UploadStatus.DONE
+        return [
+            Step(
+                label, "done" if i < reached or finished else "current" if i == reached else "todo"
+            )
+            for i, (_, label) in enumerate(STEPS)
+        ]
+
+    @property
+    def format_label(self) -> str:
+        fmt = self.upload.detected_format or self.upload.requested_format
+        return self.upload.get_detected_format_display() if fmt else "Not yet known"
+
+    @property
+    def read_from(self) -> str:
+        u = self.upload
+        parts = [u.file_type.upper()] if u.file_type else []
+        if u.sheet_name:
+            parts.append(f"sheet '{u.sheet_name}'")
+        if u.encoding:
+            parts.append(u.encoding.upper())
+        return ", ".join(parts) or "Not yet read"
+
+    @property
+    def shown_errors(self) -> list[dict]:
+        return self.upload.errors[:500]
+
+    @property
+    def more_errors(self) -> int:
+        return max(0, self.upload.error_count - 500)
+
+    @property
+    def summary_rows(self) -> list[tuple[str, str]]:
+        s = self.upload.summary or {}
+        rows = []
+        if "rows" in s:
+            rows.append(("Rows stored", f"{s['rows']:,}"))
+            rows.append(
+                (
+                    "New values / replaced / unchanged",
+                    f"{s.get('created', 0):,} / {s.get('superseded', 0):,} / "
+                    f"{s.get('unchanged', 0):,}",
+                )
+            )
+        for label, count in (s.get("by_period") or {}).items():
+            rows.append((f"Rows for {label}", f"{count:,}"))
+        for note in s.get("not_segmented") or []:
+            rows.append(("Not segmented", note))
+        return rows

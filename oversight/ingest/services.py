@@ -1,0 +1,585 @@
+"""Uploads: receive a file, validate it, store its rows (all or nothing), recompute.
+
+The stages are separate functions so the web, the API, the command line and the Celery
+task share them: :func:`receive_upload` keeps the file and enqueues the work on commit;
+:func:`process_upload` validates, imports and recomputes; :func:`retry_upload` starts a
+failed or stalled upload again from where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.utils import timezone
+
+from systems import audit
+from systems.models import Organisation
+
+from ..engine import MethodologyNotReady
+from ..inputs import InputRow, record_inputs
+from ..models import (
+    UPLOAD_IN_PROGRESS,
+    MetricDefinition,
+    MetricUpload,
+    ReportingPeriod,
+    UploadStatus,
+)
+from .problems import FileRejected, Problem
+from .readers import ROW, Limits, read_table
+from .validation import HEADER_SETS, KIND_RATING, KIND_SCORE, KIND_VALUE, Reference, validate
+
+logger = logging.getLogger(__name__)
+
+MAX_STORED_PROBLEMS = 10_000
+
+
+class UploadRefused(Exception):
+    """The file is refused before it is kept (too large, empty name)."""
+
+
+def limits() -> Limits:
+    return Limits(
+        max_bytes=settings.METRIC_UPLOAD_MAX_BYTES,
+        max_uncompressed_bytes=settings.METRIC_UPLOAD_MAX_UNCOMPRESSED_BYTES,
+    )
+
+
+# --- Reference data for validation ---------------------------------------------------------
+
+
+def reference_data() -> Reference:
+    """Organisations, periods and every methodology's catalogue, as plain tables."""
+    orgs = pd.DataFrame(
+        list(
+            Organisation.objects.values_list(
+                "code",
+                "id",
+                "name",
+                "peer_group",
+                "region__short_name",
+                "kind",
+                "open_date",
+                "close_date",
+            )
+        ),
+        columns=["code", "id", "name", "peer_group", "region", "kind", "open_date", "close_date"],
+    ).set_index("code")
+    periods = pd.DataFrame(
+        list(
+            ReportingPeriod.objects.values_list(
+                "slug", "id", "label", "start_date", "end_date", "methodology__slug"
+            )
+        ),
+        columns=["slug", "id", "label", "start_date", "end_date", "methodology"],
+    ).set_index("slug")
+    metrics = []
+    for m in MetricDefinition.objects.select_related("methodology"):
+        common = {
+            "methodology": m.methodology.slug,
+            "peer_groups": tuple(m.peer_groups),
+            "valid_min": m.valid_min,
+            "valid_max": m.valid_max,
+            "ratings": (),
+        }
+        if m.method == "rating":
+            scale = (m.params or {}).get("scale", {})
+            labels = tuple(sorted(scale, key=lambda label: scale[label]))
+            metrics.append(
+                {**common, "metric_id": m.score_id, "kind": KIND_RATING, "ratings": labels}
+            )
+            continue
+        if m.value_id:
+            metrics.append({**common, "metric_id": m.value_id, "kind": KIND_VALUE})
+        if m.method != "contextual":
+            metrics.append(
+                {
+                    **common,
+                    "metric_id": m.score_id,
+                    "kind": KIND_SCORE,
+                    "valid_min": None,
+                    "valid_max": None,
+                }
+            )
+    columns = [
+        "methodology",
+        "metric_id",
+        "kind",
+        "peer_groups",
+        "valid_min",
+        "valid_max",
+        "ratings",
+    ]
+    frame = pd.DataFrame(metrics, columns=columns).drop_duplicates(["methodology", "metric_id"])
+    return Reference(organisations=orgs, periods=periods, metrics=frame)
+
+
+# --- Receiving ------------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    upload: MetricUpload
+    created: bool
+    message: str = ""
+
+
+def receive_upload(
+    *,
+    content: bytes,
+    filename: str,
+    actor: Any,
+    requested_format: str = "",
+    via: str = "web",
+    segment: bool = True,
+    enqueue: bool = True,
+) -> Received:
+    """Keep the file and start its processing (on commit). Content already imported, or
+    being imported now, is recognised and the earlier upload returned instead."""
+    if len(content) > settings.METRIC_UPLOAD_MAX_BYTES:
+        raise UploadRefused(
+            f"{filename} is {len(content) / 1048576:.1f} MB; the largest file accepted is "
+            f"{settings.METRIC_UPLOAD_MAX_BYTES / 1048576:.0f} MB. Split it by quarter."
+        )
+    if not content:
+        raise UploadRefused(f"{filename} is empty (0 bytes).")
+    digest = hashlib.sha256(content).hexdigest()
+    with transaction.atomic():
+        earlier = (
+            MetricUpload.objects.filter(sha256=digest)
+            .filter(
+                # Imported already, or on its way (a duplicate submitted twice quickly).
+                imported_at__isnull=False
+            )
+            .first()
+        ) or MetricUpload.objects.filter(sha256=digest, status__in=UPLOAD_IN_PROGRESS).first()
+        if earlier is not None:
+            audit.record(
+                actor=actor,
+                action="upload.repeated",
+                obj=earlier,
+                after={"filename": filename, "sha256": digest},
+                reason=f"Same content as upload {earlier.pk}; not imported again",
+            )
+            when = timezone.localtime(earlier.created_at).strftime("%d %B %Y %H:%M")
+            return Received(
+                earlier,
+                False,
+                f"This file's content was already uploaded as upload {earlier.pk} "
+                f"({earlier.original_name}, {when}); it was not imported again.",
+            )
+        user = actor if hasattr(actor, "get_username") else None
+        upload = MetricUpload(
+            original_name=filename[:255],
+            sha256=digest,
+            size_bytes=len(content),
+            requested_format=requested_format,
+            uploaded_by=user,
+            uploaded_by_label=audit.actor_label(actor),
+            via=via,
+            segment_after_import=segment,
+        )
+        upload.file.save(f"{digest[:16]}-{_safe_name(filename)}", ContentFile(content), save=False)
+        upload.save()
+        audit.record(
+            actor=actor,
+            action="upload.received",
+            obj=upload,
+            after={"filename": filename, "sha256": digest, "bytes": len(content), "via": via},
+            reason="Metric file uploaded",
+        )
+        if enqueue:
+            _enqueue(upload)
+    return Received(upload, True)
+
+
+def _safe_name(filename: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)
+    return keep[-80:] or "upload"
+
+
+def _enqueue(upload: MetricUpload) -> None:
+    from ..tasks import process_upload as task
+
+    pk = upload.pk
+    transaction.on_commit(lambda: task.delay(pk))
+
+
+# --- Processing -----------------------------------------------------------------------------
+
+
+def _set(upload: MetricUpload, **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(upload, name, value)
+    fields["updated_at"] = timezone.now()
+    MetricUpload.objects.filter(pk=upload.pk).update(**fields)
+
+
+def process_upload(*, upload_id: int, actor: Any = "celery: process_upload") -> MetricUpload:
+    """Validate, import and recompute one upload, from whatever stage it stopped at.
+
+    Safe to run again: an upload that is finished is left alone, and one whose rows are
+    already stored goes straight to the recompute. Unexpected failures mark it ``failed``
+    with the reason (it can be retried); they are not raised.
+    """
+    upload = MetricUpload.objects.get(pk=upload_id)
+    if upload.status in (UploadStatus.DONE, UploadStatus.INVALID, UploadStatus.DUPLICATE):
+        return upload
+    _set(upload, attempts=upload.attempts + 1, failure_reason="")
+    try:
+        if upload.imported_at is None and not _validate_and_import(upload, actor):
+            return upload
+        if upload.segment_after_import:
+            _recompute(upload, actor)
+        else:
+            _set(upload, status=UploadStatus.DONE, progress=100, finished_at=timezone.now())
+    except Exception as exc:
+        logger.exception("upload %s failed", upload.pk)
+        _set(
+            upload,
+            status=UploadStatus.FAILED,
+            failure_reason=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        audit.record(
+            actor=actor,
+            action="upload.failed",
+            obj=upload,
+            after={"reason": upload.failure_reason},
+            reason="Processing stopped with an error; it can be retried",
+        )
+    return upload
+
+
+def _validate_and_import(upload: MetricUpload, actor: Any) -> bool:
+    _set(upload, status=UploadStatus.VALIDATING, progress=0, stage_detail="Reading the file")
+    with upload.file.open("rb") as fh:
+        content = fh.read()
+
+    def progress(percent: int, detail: str) -> None:
+        _set(upload, progress=percent, stage_detail=detail)
+
+    filename = upload.original_name
+    try:
+        raw = read_table(
+            content, filename, header_sets=HEADER_SETS, limits=limits(), progress=progress
+        )
+        _set(
+            upload,
+            file_type=raw.file_type,
+            encoding=raw.encoding,
+            sheet_name=raw.sheet,
+            row_count=len(raw.frame),
+            progress=60,
+            stage_detail=f"Checking {len(raw.frame):,} rows",
+        )
+        checked = validate(
+            raw.frame, reference_data(), requested=upload.requested_format, filename=filename
+        )
+    except FileRejected as rejected:
+        _reject(upload, [p.as_dict() for p in rejected.problems], [], actor)
+        return False
+    warnings = [_with_sheet(p, raw.sheet) for p in raw.warnings + checked.warnings]
+    _set(upload, detected_format=checked.format)
+    if not checked.ok:
+        _reject(upload, _problem_dicts(checked.errors, filename, raw.sheet), warnings, actor)
+        return False
+    _set(upload, progress=80, stage_detail=f"Storing {len(checked.rows):,} rows")
+    return _import(upload, checked.rows, warnings, actor)
+
+
+def _with_sheet(problem: Problem, sheet: str) -> dict[str, Any]:
+    data = problem.as_dict()
+    data["sheet"] = data["sheet"] or sheet
+    return data
+
+
+def _problem_dicts(errors: pd.DataFrame, filename: str, sheet: str) -> list[dict[str, Any]]:
+    head = errors.head(MAX_STORED_PROBLEMS)
+    return [
+        {
+            "severity": "error",
+            "file": filename,
+            "sheet": sheet,
+            "row": int(row),
+            "column": column,
+            "value": str(value)[:200],
+            "message": message,
+        }
+        for row, column, value, message in head[[ROW, "column", "value", "message"]].itertuples(
+            index=False
+        )
+    ]
+
+
+def _reject(
+    upload: MetricUpload,
+    errors: list[dict[str, Any]],
+    warnings: list[dict[str, Any]],
+    actor: Any,
+    total: int | None = None,
+) -> None:
+    count = total if total is not None else len(errors)
+    _set(
+        upload,
+        status=UploadStatus.INVALID,
+        errors=errors,
+        error_count=count,
+        warnings=warnings,
+        progress=100,
+        stage_detail=f"{count:,} problem{'s' if count != 1 else ''} found; nothing was stored",
+        finished_at=timezone.now(),
+    )
+    audit.record(
+        actor=actor,
+        action="upload.rejected",
+        obj=upload,
+        after={"errors": count, "first": errors[0]["message"] if errors else ""},
+        reason="The file has errors; nothing was stored",
+    )
+
+
+def _import(
+    upload: MetricUpload, rows: pd.DataFrame, warnings: list[dict[str, Any]], actor: Any
+) -> bool:
+    period_ids = sorted(int(p) for p in rows["period_id"].unique())
+    with transaction.atomic():
+        # One import per period at a time: concurrent uploads for a period queue here.
+        list(ReportingPeriod.objects.select_for_update().filter(pk__in=period_ids).order_by("pk"))
+        earlier = (
+            MetricUpload.objects.filter(sha256=upload.sha256, imported_at__isnull=False)
+            .exclude(pk=upload.pk)
+            .first()
+        )
+        if earlier is not None:
+            _set(
+                upload,
+                status=UploadStatus.DUPLICATE,
+                duplicate_of=earlier,
+                progress=100,
+                stage_detail=f"Same content as upload {earlier.pk}; not imported again",
+                finished_at=timezone.now(),
+            )
+            return False
+        counts = store_rows(upload, rows, actor)
+        by_period = rows.groupby("period_id").size()
+        labels = dict(ReportingPeriod.objects.filter(pk__in=period_ids).values_list("pk", "label"))
+        summary = {
+            "rows": len(rows),
+            **counts,
+            "by_kind": {k: int(v) for k, v in rows["kind"].value_counts().sort_index().items()},
+            "by_period": {labels[int(p)]: int(n) for p, n in by_period.items()},
+        }
+        upload.periods.set(period_ids)
+        now = timezone.now()
+        _set(
+            upload,
+            status=UploadStatus.IMPORTED,
+            imported_at=now,
+            summary=summary,
+            warnings=warnings,
+            progress=100,
+            stage_detail=f"Stored {counts['created']:,} new values",
+        )
+        audit.record(
+            actor=actor,
+            action="upload.imported",
+            obj=upload,
+            after=summary,
+            reason=f"Imported {upload.original_name}",
+        )
+    return True
+
+
+def store_rows(upload: MetricUpload, rows: pd.DataFrame, actor: Any) -> dict[str, int]:
+    """Store validated rows for ``upload`` inside the caller's transaction.
+
+    A row identical to the current value is left alone; a different one supersedes it
+    (``superseded_at``; nothing is deleted). On PostgreSQL the rows are streamed with
+    ``COPY`` into a temporary table and merged with two statements.
+    """
+    user = upload.uploaded_by
+    label = upload.uploaded_by_label or audit.actor_label(actor)
+    source = f"upload {upload.pk}: {upload.original_name}"[:200]
+    if connection.vendor == "postgresql":
+        return _store_postgres(upload, rows, user, label, source)
+    created = superseded = unchanged = 0
+    periods = ReportingPeriod.objects.in_bulk(list(rows["period_id"].unique()))
+    for period_id, group in rows.groupby("period_id"):
+        summary = record_inputs(
+            period=periods[int(period_id)],
+            rows=[
+                InputRow(
+                    int(r.organisation_id),
+                    r.metric_id,
+                    r.kind,
+                    value=None if pd.isna(r.value) else float(r.value),
+                    text=r.text,
+                    reporting_date=None if pd.isna(r.reporting_date) else r.reporting_date,
+                    reporting_period_text=r.reporting_period_text,
+                    note=r.note,
+                )
+                for r in group.itertuples(index=False)
+            ],
+            source=source,
+            actor=user or label,
+            upload=upload,
+        )
+        created += summary.created
+        superseded += summary.superseded
+        unchanged += summary.unchanged
+    return {"created": created, "superseded": superseded, "unchanged": unchanged}
+
+
+STAGING_COLUMNS = [
+    "period_id",
+    "organisation_id",
+    "metric_id",
+    "kind",
+    "value",
+    "text",
+    "reporting_date",
+    "reporting_period_text",
+    "note",
+]
+
+
+def _store_postgres(
+    upload: MetricUpload, rows: pd.DataFrame, user: Any, label: str, source: str
+) -> dict[str, int]:
+    buffer = io.StringIO()
+    out = rows[STAGING_COLUMNS].copy()
+    out["reporting_date"] = out["reporting_date"].map(
+        lambda d: None if d is None or pd.isna(d) else d.isoformat()
+    )
+    out.to_csv(buffer, header=False, index=False, na_rep=r"\N")
+    buffer.seek(0)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE ingest_rows (period_id bigint, organisation_id bigint, "
+            "metric_id varchar(10), kind varchar(14), value double precision, "
+            "text varchar(200), reporting_date date, reporting_period_text varchar(60), "
+            "note text) ON COMMIT DROP"
+        )
+        cursor.copy_expert("COPY ingest_rows FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+        cursor.execute("ANALYZE ingest_rows")
+        cursor.execute(
+            """
+            UPDATE oversight_metricvalue AS mv SET superseded_at = %s
+            FROM ingest_rows AS r
+            WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
+              AND mv.organisation_id = r.organisation_id AND mv.metric_id = r.metric_id
+              AND (mv.kind, mv.value, mv.text, mv.reporting_date)
+                  IS DISTINCT FROM (r.kind, r.value, coalesce(r.text, ''), r.reporting_date)
+            """,
+            [now],
+        )
+        superseded = cursor.rowcount
+        cursor.execute(
+            """
+            INSERT INTO oversight_metricvalue (period_id, organisation_id, metric_id, kind,
+                value, text, reporting_date, reporting_period_text, note, source, upload_id,
+                recorded_by_id, recorded_by_label, recorded_at, superseded_at)
+            SELECT r.period_id, r.organisation_id, r.metric_id, r.kind, r.value,
+                coalesce(r.text, ''), r.reporting_date, coalesce(r.reporting_period_text, ''),
+                coalesce(r.note, ''), %s, %s, %s, %s, %s, NULL
+            FROM ingest_rows AS r
+            WHERE NOT EXISTS (
+                SELECT 1 FROM oversight_metricvalue AS mv
+                WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
+                  AND mv.organisation_id = r.organisation_id AND mv.metric_id = r.metric_id)
+            """,
+            [source, upload.pk, getattr(user, "pk", None), label, now],
+        )
+        created = cursor.rowcount
+        cursor.execute("DROP TABLE ingest_rows")
+    return {"created": created, "superseded": superseded, "unchanged": len(rows) - created}
+
+
+def _recompute(upload: MetricUpload, actor: Any) -> None:
+    from ..services import run_segmentation
+
+    periods = list(upload.periods.select_related("methodology", "current_run").order_by("pk"))
+    _set(upload, status=UploadStatus.RECOMPUTING, progress=0, stage_detail="Segmenting")
+    skipped = []
+    for done, period in enumerate(periods):
+        _set(
+            upload,
+            progress=int(100 * done / max(len(periods), 1)),
+            stage_detail=f"Segmenting {period.label} ({done + 1} of {len(periods)})",
+        )
+        try:
+            run = run_segmentation(
+                period=period, actor=actor, trigger="upload", only_if_changed=True
+            )
+        except MethodologyNotReady as exc:
+            skipped.append(f"{period.label}: {exc}")
+            continue
+        upload.runs.add(run)
+    summary = {**upload.summary, "not_segmented": skipped}
+    _set(
+        upload,
+        status=UploadStatus.DONE,
+        progress=100,
+        summary=summary,
+        stage_detail="Done" if not skipped else f"Done; {len(skipped)} period(s) not segmented",
+        finished_at=timezone.now(),
+    )
+    audit.record(
+        actor=actor,
+        action="upload.recomputed",
+        obj=upload,
+        after={"runs": list(upload.runs.values_list("pk", flat=True)), "skipped": skipped},
+        reason="Segmentation after import",
+    )
+
+
+# --- Retrying -------------------------------------------------------------------------------
+
+
+class CannotRetry(Exception):
+    pass
+
+
+def is_stalled(upload: MetricUpload) -> bool:
+    """In progress with no sign of life for longer than ``UPLOAD_STALLED_AFTER_SECONDS``
+    (the worker that had it stopped)."""
+    limit = datetime.timedelta(seconds=settings.UPLOAD_STALLED_AFTER_SECONDS)
+    return upload.in_progress and timezone.now() - upload.updated_at > limit
+
+
+def retry_upload(*, upload: MetricUpload, actor: Any, reason: str = "") -> MetricUpload:
+    """Start a failed or stalled upload again, from where it stopped (on commit)."""
+    if not (upload.status == UploadStatus.FAILED or is_stalled(upload)):
+        raise CannotRetry(
+            f"Upload {upload.pk} is {upload.get_status_display().lower()}; only a failed or "
+            "stalled upload can be retried."
+        )
+    with transaction.atomic():
+        before = upload.status
+        _set(
+            upload,
+            status=UploadStatus.IMPORTED if upload.imported_at else UploadStatus.RECEIVED,
+            stage_detail="Queued again",
+            progress=0,
+            finished_at=None,
+        )
+        audit.record(
+            actor=actor,
+            action="upload.retried",
+            obj=upload,
+            before={"status": before},
+            after={"status": upload.status},
+            reason=reason or "Retried by a user",
+        )
+        _enqueue(upload)
+    return upload

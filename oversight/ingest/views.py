@@ -1,0 +1,128 @@
+"""Upload pages: the form, live status, the error report, retry, the template, and the
+comparison of our results with NHS England's published ones."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from ..models import MetricUpload, ReportingPeriod, UploadFormat
+from . import selectors
+from .presenters import UploadPresenter
+from .problems import report_csv
+from .services import CannotRetry, UploadRefused, receive_upload, retry_upload
+from .validation import TEMPLATE_COLUMNS
+
+FORMAT_CHOICES = [("", "Work it out from the columns"), *list(UploadFormat.choices)]
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="Metric file",
+        help_text="CSV or Excel (.xlsx): NHS England's NOF data file or our template.",
+        error_messages={"required": "Choose a CSV or Excel file to upload."},
+    )
+    format = forms.ChoiceField(choices=FORMAT_CHOICES, required=False, label="File format")
+
+
+def _csv_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def upload_list(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        incoming = form.cleaned_data["file"]
+        try:
+            received = receive_upload(
+                content=incoming.read(),
+                filename=incoming.name,
+                actor=request.user,
+                requested_format=form.cleaned_data["format"],
+                via="web",
+            )
+        except UploadRefused as exc:
+            form.add_error("file", str(exc))
+        else:
+            if not received.created:
+                messages.info(request, received.message)
+            return redirect("uploads:detail", pk=received.upload.pk)
+    uploads = selectors.uploads_for(request.user)[:25]
+    return render(
+        request,
+        "uploads/list.html",
+        {"form": form, "uploads": [UploadPresenter(u) for u in uploads]},
+    )
+
+
+def _upload(request: HttpRequest, pk: int) -> MetricUpload:
+    upload = selectors.uploads_for(request.user).filter(pk=pk).first()
+    if upload is None:
+        raise Http404("No such upload")
+    return upload
+
+
+@login_required
+def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = _upload(request, pk)
+    return render(request, "uploads/detail.html", {"u": UploadPresenter(upload)})
+
+
+@login_required
+def upload_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The status panel alone, for the page to poll while the upload is in progress."""
+    upload = _upload(request, pk)
+    return render(request, "uploads/_status.html", {"u": UploadPresenter(upload)})
+
+
+@login_required
+def upload_report(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = _upload(request, pk)
+    return _csv_response(
+        report_csv(upload.errors + upload.warnings), f"upload-{upload.pk}-problems.csv"
+    )
+
+
+@login_required
+@require_POST
+def upload_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = _upload(request, pk)
+    try:
+        retry_upload(upload=upload, actor=request.user, reason="Retried from the upload page")
+    except CannotRetry as exc:
+        messages.error(request, str(exc))
+    return redirect("uploads:detail", pk=upload.pk)
+
+
+@login_required
+def template_csv(request: HttpRequest) -> HttpResponse:
+    example = (
+        ",".join(TEMPLATE_COLUMNS)
+        + "\nRHA,OF0082,Q2 2025/26,4.8,2025-06-30,Sickness absence for June\n"
+    )
+    return _csv_response(example, "metric-upload-template.csv")
+
+
+@login_required
+def reconciliation(request: HttpRequest) -> HttpResponse:
+    periods = list(ReportingPeriod.objects.order_by("-start_date"))
+    chosen = request.GET.get("period", "")
+    period = next((p for p in periods if p.slug == chosen), None)
+    error = f"'{chosen}' is not a period." if chosen and period is None else ""
+    if period is None:
+        period = selectors.latest_period_with_published(periods)
+    table = selectors.reconciliation(period, request.user) if period else None
+    if table is not None and request.GET.get("format") == "csv":
+        return _csv_response(table.as_csv(), f"reconciliation-{period.slug}.csv")
+    return render(
+        request,
+        "uploads/reconciliation.html",
+        {"periods": periods, "period": period, "table": table, "error": error},
+    )

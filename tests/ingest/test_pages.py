@@ -1,0 +1,157 @@
+"""The upload pages as an analyst uses them."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from oversight.ingest.services import process_upload, receive_upload
+from oversight.models import MetricUpload, MetricValue, UploadStatus
+
+from .files import template_file
+
+
+@pytest.fixture
+def analyst(client, methodologies):
+    user = get_user_model().objects.create_user("analyst", password="x", is_staff=True)
+    client.force_login(user)
+    return user
+
+
+def post_file(client, content: bytes, name: str = "metrics.csv", fmt: str = ""):
+    return client.post(
+        "/uploads/",
+        {"file": SimpleUploadedFile(name, content, content_type="text/csv"), "format": fmt},
+    )
+
+
+def test_pages_need_a_login(client, methodologies):
+    for url in ("/uploads/", "/uploads/template.csv", "/reconciliation/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_upload_page_and_template(client, analyst):
+    html = client.get("/uploads/").content.decode()
+    assert "Upload metric files" in html
+    assert 'type="file"' in html and "/uploads/template.csv" in html
+    template = client.get("/uploads/template.csv")
+    assert template["Content-Disposition"].endswith('metric-upload-template.csv"')
+    header = template.content.decode("utf-8-sig").splitlines()[0]
+    assert header == "org_code,metric_id,period,value,reporting_date,note"
+
+
+def test_a_broken_file_shows_every_error_at_the_top(
+    client, analyst, django_capture_on_commit_callbacks
+):
+    content = template_file(
+        [["ZZZ99", "OF0082", "Q1 2025/26", "4.8"], ["RHA", "OF0082", "Q1 2025/26", "lots"]]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_file(client, content)
+    upload = MetricUpload.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/uploads/{upload.pk}/"
+    html = client.get(response["Location"]).content.decode()
+    assert "2 problems in this file: nothing was stored" in html
+    assert html.index("nhsuk-error-summary") < html.index("Steps")
+    assert "Row 2, org_code: Unknown organisation code" in html
+    assert "Row 3, value: Not a number" in html
+    assert "Rejected" in html
+    report = client.get(f"/uploads/{upload.pk}/problems.csv")
+    rows = list(csv.DictReader(io.StringIO(report.content.decode("utf-8-sig"))))
+    assert [(r["row"], r["column"], r["value"]) for r in rows] == [
+        ("2", "org_code", "ZZZ99"),
+        ("3", "value", "lots"),
+    ]
+    assert MetricValue.objects.count() == 0
+
+
+def test_a_good_file_is_imported_and_segmented(client, analyst, django_capture_on_commit_callbacks):
+    content = template_file([["RHA", "OF0082", "Q1 2025/26", "4.8"]])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_file(client, content, fmt="template")
+    upload = MetricUpload.objects.get()
+    assert upload.status == UploadStatus.DONE
+    html = client.get(response["Location"]).content.decode()
+    assert "nhsuk-tag--green" in html and "Done" in html
+    assert "Rows for Q1 2025/26" in html
+    status = client.get(f"/uploads/{upload.pk}/status/").content.decode()
+    assert "<html" not in status and "Done" in status
+
+    # The same file again: recognised, pointed at the first upload.
+    response = post_file(client, content)
+    assert response["Location"] == f"/uploads/{upload.pk}/"
+    assert "already uploaded as upload" in client.get(response["Location"]).content.decode()
+    assert MetricUpload.objects.count() == 1
+
+
+def test_no_file_chosen(client, analyst):
+    response = client.post("/uploads/", {"format": ""})
+    assert response.status_code == 200
+    assert "Choose a CSV or Excel file to upload." in response.content.decode()
+
+
+def test_oversized_file_is_refused_on_the_page(client, analyst, settings):
+    settings.METRIC_UPLOAD_MAX_BYTES = 10
+    response = post_file(client, b"org_code,metric_id,period,value\r\n")
+    assert response.status_code == 200
+    assert "the largest file accepted is" in response.content.decode()
+    assert not MetricUpload.objects.exists()
+
+
+def test_a_failed_upload_can_be_retried(
+    client, analyst, monkeypatch, django_capture_on_commit_callbacks
+):
+    received = receive_upload(
+        content=template_file([["RHA", "OF0082", "Q1 2025/26", "4.8"]]),
+        filename="m.csv",
+        actor=analyst,
+        enqueue=False,
+    )
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("oversight.services.run_segmentation", broken)
+    upload = process_upload(upload_id=received.upload.pk)
+    assert upload.status == UploadStatus.FAILED
+    assert upload.imported_at is not None
+    html = client.get(f"/uploads/{upload.pk}/").content.decode()
+    assert "Processing failed" in html and "database went away" in html and "Retry" in html
+
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/uploads/{upload.pk}/retry/")
+    assert response.status_code == 302
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.DONE and upload.attempts == 2
+    assert upload.runs.count() == 1
+    assert MetricValue.objects.count() == 1
+
+    # Retrying a finished upload is refused with a reason.
+    client.post(f"/uploads/{upload.pk}/retry/")
+    html = client.get(f"/uploads/{upload.pk}/").content.decode()
+    assert "only a failed or stalled upload can be retried" in html
+
+
+def test_someone_elses_upload_is_not_found(client, analyst):
+    other = get_user_model().objects.create_user("other")
+    received = receive_upload(
+        content=template_file([["RHA", "OF0082", "Q1 2025/26", "4.8"]]),
+        filename="m.csv",
+        actor=other,
+        enqueue=False,
+    )
+    analyst.is_staff = False
+    analyst.save()
+    assert client.get(f"/uploads/{received.upload.pk}/").status_code == 404
+
+
+def test_reconciliation_page_without_published_results(client, analyst):
+    html = client.get("/reconciliation/?period=2025-26-q2").content.decode()
+    assert "No NHS England published results" in html
+    assert "is not a period" in client.get("/reconciliation/?period=nope").content.decode()

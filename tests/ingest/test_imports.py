@@ -152,7 +152,7 @@ def test_template_with_dates_notes_and_a_cqc_rating(q2):
 
 def test_excel_windows_1252_and_semicolons_are_accepted(q2):
     org = Organisation.objects.select_related("region").get(code="RHA")
-    line = nhse_line("Q2 2025/26", org, "OF0082", "4.8", name=org.name + " – Trust’s")
+    line = nhse_line("Q2 2025/26", org, "OF0082", "4.8", name=org.name + " \u2013 Trust\u2019s")
     content = nhse_file([line], bom=False, sep=";", encoding="cp1252")
     u = upload(content, segment=False).upload
     assert u.status == UploadStatus.DONE, u.errors

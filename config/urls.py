@@ -6,6 +6,7 @@ from .health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/", include("config.api_urls")),
     path("", include("oversight.ingest.urls")),
     path("", include("systems.urls")),
 ]

@@ -1,6 +1,17 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
-from .models import AuditEvent, IntegratedCareBoard, Region, Succession, Trust
+from . import services
+from .authorization import Permission, has_permission
+from .models import (
+    ApiToken,
+    AuditEvent,
+    IntegratedCareBoard,
+    Region,
+    RoleAssignment,
+    Succession,
+    Trust,
+)
 
 
 @admin.register(Region)
@@ -69,3 +80,121 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _ScopeForm(forms.ModelForm):
+    def clean(self):
+        data = super().clean()
+        try:
+            services.check_scope(data.get("role"), data.get("region"), data.get("icb"))
+        except services.AccessError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return data
+
+
+class _PermissionAdmin(admin.ModelAdmin):
+    """Who may use this admin page is decided by ``has_permission`` (``permission``)."""
+
+    permission = Permission.MANAGE_USERS
+    form = _ScopeForm
+
+    def _allowed(self, request) -> bool:
+        return (
+            request.user.is_active
+            and request.user.is_staff
+            and (has_permission(request.user, self.permission))
+        )
+
+    def has_module_permission(self, request):
+        return self._allowed(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_add_permission(self, request):
+        return self._allowed(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(_PermissionAdmin):
+    """Roles are granted here (audited); ``Revoke`` ends them. Nothing is edited in place."""
+
+    permission = Permission.MANAGE_USERS
+    list_display = ("user", "role", "region", "icb", "granted_by_label", "granted_at", "revoked_at")
+    list_filter = ("role", "region", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("user__username", "icb__name", "icb__code")
+    list_select_related = ("user", "region", "icb")
+    autocomplete_fields = ("icb",)
+    fields = ("user", "role", "region", "icb", "reason")
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        saved = services.grant_role(
+            user=obj.user,
+            role=obj.role,
+            region=obj.region,
+            icb=obj.icb,
+            actor=request.user,
+            reason=obj.reason,
+        )
+        obj.pk = saved.pk
+
+    @admin.action(description="Revoke the selected roles")
+    def revoke(self, request, queryset):
+        for assignment in queryset.filter(revoked_at__isnull=True):
+            services.revoke_role(assignment=assignment, actor=request.user, reason="admin")
+        self.message_user(request, "Revoked.")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(_PermissionAdmin):
+    """Tokens are created here (the token is shown once, in the message) and revoked with the
+    ``Revoke`` action. Only their hashes are stored."""
+
+    permission = Permission.MANAGE_TOKENS
+    list_display = (
+        "name",
+        "prefix",
+        "role",
+        "region",
+        "icb",
+        "can_upload",
+        "created_by_label",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("role", "can_upload", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "prefix")
+    list_select_related = ("region", "icb")
+    autocomplete_fields = ("icb",)
+    fields = ("name", "role", "region", "icb", "can_upload")
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        new = services.create_api_token(
+            name=obj.name,
+            role=obj.role,
+            region=obj.region,
+            icb=obj.icb,
+            can_upload=obj.can_upload,
+            actor=request.user,
+        )
+        obj.pk = new.token.pk
+        self.message_user(
+            request,
+            f"Token for {new.token.name}: {new.raw} (copy it now; it is not shown again).",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            services.revoke_api_token(token=token, actor=request.user, reason="admin")
+        self.message_user(request, "Revoked.")

@@ -210,3 +210,129 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+
+class Role(models.TextChoices):
+    """What a person (or an API token) is there to do. The permissions each role holds are
+    data in :mod:`systems.authorization`."""
+
+    NATIONAL = "national", "National team"
+    REGIONAL = "regional", "Regional director or regional oversight team"
+    ICB_ANALYST = "icb_analyst", "ICB analyst"
+
+
+def role_scope_q() -> Q:
+    """A national role has no scope; a regional role names a region; an ICB analyst an ICB."""
+    return (
+        Q(role=Role.NATIONAL, region__isnull=True, icb__isnull=True)
+        | Q(role=Role.REGIONAL, region__isnull=False, icb__isnull=True)
+        | Q(role=Role.ICB_ANALYST, region__isnull=True, icb__isnull=False)
+    )
+
+
+class ScopedRole(models.Model):
+    """A role and its scope (a region or an ICB), shared by role assignments and tokens."""
+
+    role = models.CharField(max_length=12, choices=Role.choices)
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="For a regional role: the region.",
+    )
+    icb = models.ForeignKey(
+        IntegratedCareBoard,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="ICB",
+        help_text="For an ICB analyst: the integrated care board.",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def scope_label(self) -> str:
+        if self.role == Role.REGIONAL and self.region_id:
+            return str(self.region)
+        if self.role == Role.ICB_ANALYST and self.icb_id:
+            return self.icb.name
+        return "all of England"
+
+
+class RoleAssignmentQuerySet(models.QuerySet):
+    def active(self) -> RoleAssignmentQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class RoleAssignment(ScopedRole):
+    """A person holds a role for a scope from ``granted_at`` until it is revoked."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    granted_by_label = models.CharField(max_length=150)
+    granted_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_label = models.CharField(max_length=150, blank=True)
+
+    objects = RoleAssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["user__username", "role"]
+        constraints = [
+            models.CheckConstraint(condition=role_scope_q(), name="role_assignment_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_role_display()} ({self.scope_label})"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(ScopedRole):
+    """A token for another system. Only its SHA-256 is stored; the token itself is shown once,
+    when it is created. It reads what its role and scope may see, and uploads only when
+    ``can_upload`` is set."""
+
+    name = models.CharField(max_length=100, help_text="Who or what uses it, e.g. 'BI tool'.")
+    prefix = models.CharField(max_length=12, unique=True, help_text="Shown to identify it.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    can_upload = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_by_label = models.CharField(max_length=150, blank=True)
+    revoke_reason = models.TextField(blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=role_scope_q(), name="api_token_scope")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 
 from .models import (
+    AuditEvent,
     IntegratedCareBoard,
     Organisation,
     OrganisationKind,
@@ -104,3 +105,30 @@ def region_tree(day: datetime.date) -> list[RegionNode]:
         if node is not None:
             node.trusts.append(trust)
     return list(regions.values())
+
+
+def audit_events(
+    *,
+    action: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    actor: str = "",
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+) -> QuerySet[AuditEvent]:
+    """Audit events, newest first; ``action`` matches a prefix (``role.`` finds grants and
+    revocations), ``actor`` part of the name, ``until`` is inclusive."""
+    events = AuditEvent.objects.all()
+    if action:
+        events = events.filter(action__startswith=action)
+    if object_type:
+        events = events.filter(object_type=object_type)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    if actor:
+        events = events.filter(actor_label__icontains=actor)
+    if since:
+        events = events.filter(at__date__gte=since)
+    if until:
+        events = events.filter(at__date__lte=until)
+    return events.order_by("-at", "-id")

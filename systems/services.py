@@ -1,20 +1,26 @@
-"""Writes to the organisation tables."""
+"""Writes to the organisation tables, role assignments and API tokens."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.db import models, transaction
+from django.utils import timezone
 
 from . import audit
 from .models import (
+    ApiToken,
     IntegratedCareBoard,
     Organisation,
     OrganisationKind,
     PeerGroup,
     Region,
+    Role,
+    RoleAssignment,
     Succession,
     Trust,
 )
@@ -152,3 +158,193 @@ def load_reference_data(
             reason="Organisation reference data loaded from the repository's CSV files",
         )
     return summary
+
+
+# --- Roles and API tokens -----------------------------------------------------------------
+
+
+class AccessError(ValueError):
+    """A role or token request that cannot be honoured, with the reason in the message."""
+
+
+def check_scope(role: str, region: Region | None, icb: IntegratedCareBoard | None) -> None:
+    if role not in Role.values:
+        raise AccessError(f"'{role}' is not a role; expected one of: {', '.join(Role.values)}.")
+    if role == Role.NATIONAL and (region or icb):
+        raise AccessError("The national role covers all of England: give no region or ICB.")
+    if role == Role.REGIONAL and (region is None or icb is not None):
+        raise AccessError("A regional role needs a region (and no ICB).")
+    if role == Role.ICB_ANALYST and (icb is None or region is not None):
+        raise AccessError("An ICB analyst role needs an ICB (and no region).")
+
+
+def _scope_document(obj: RoleAssignment | ApiToken) -> dict[str, Any]:
+    return {
+        "role": obj.role,
+        "region": obj.region.ods_code if obj.region_id else None,
+        "icb": obj.icb.code if obj.icb_id else None,
+    }
+
+
+@transaction.atomic
+def grant_role(
+    *,
+    user: Any,
+    role: str,
+    region: Region | None = None,
+    icb: IntegratedCareBoard | None = None,
+    actor: Any,
+    reason: str = "",
+) -> RoleAssignment:
+    """Give ``user`` ``role`` for a scope. Granting a role already held changes nothing."""
+    check_scope(role, region, icb)
+    existing = (
+        RoleAssignment.objects.active().filter(user=user, role=role, region=region, icb=icb).first()
+    )
+    if existing is not None:
+        return existing
+    assignment = RoleAssignment.objects.create(
+        user=user,
+        role=role,
+        region=region,
+        icb=icb,
+        granted_by=actor if getattr(actor, "pk", None) else None,
+        granted_by_label=audit.actor_label(actor),
+        reason=reason,
+    )
+    audit.record(
+        actor=actor,
+        action="role.granted",
+        obj=assignment,
+        after={"user": user.get_username(), **_scope_document(assignment)},
+        reason=reason,
+    )
+    return assignment
+
+
+@transaction.atomic
+def revoke_role(*, assignment: RoleAssignment, actor: Any, reason: str = "") -> RoleAssignment:
+    """End a role assignment (kept, with who ended it and when)."""
+    assignment = RoleAssignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.revoked_at is not None:
+        return assignment
+    assignment.revoked_at = timezone.now()
+    assignment.revoked_by_label = audit.actor_label(actor)
+    assignment.save(update_fields=["revoked_at", "revoked_by_label"])
+    audit.record(
+        actor=actor,
+        action="role.revoked",
+        obj=assignment,
+        before={"user": assignment.user.get_username(), **_scope_document(assignment)},
+        reason=reason,
+    )
+    return assignment
+
+
+TOKEN_PREFIX = "nof_"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass
+class NewToken:
+    token: ApiToken
+    raw: str  # shown once, never stored
+
+
+@transaction.atomic
+def create_api_token(
+    *,
+    name: str,
+    role: str,
+    region: Region | None = None,
+    icb: IntegratedCareBoard | None = None,
+    can_upload: bool = False,
+    actor: Any,
+    reason: str = "",
+) -> NewToken:
+    """A new token for another system. The returned ``raw`` value is the only copy."""
+    check_scope(role, region, icb)
+    if not name.strip():
+        raise AccessError("Give the token a name saying who or what will use it.")
+    prefix = secrets.token_hex(4)
+    raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        name=name.strip(),
+        role=role,
+        region=region,
+        icb=icb,
+        can_upload=can_upload,
+        prefix=prefix,
+        token_hash=hash_token(raw),
+        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by_label=audit.actor_label(actor),
+    )
+    audit.record(
+        actor=actor,
+        action="api_token.created",
+        obj=token,
+        after={"name": token.name, "prefix": prefix, "can_upload": can_upload}
+        | _scope_document(token),
+        reason=reason,
+    )
+    return NewToken(token=token, raw=raw)
+
+
+@transaction.atomic
+def revoke_api_token(*, token: ApiToken, actor: Any, reason: str = "") -> ApiToken:
+    """Stop a token working at once. Revoking a revoked token changes nothing."""
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = timezone.now()
+    token.revoked_by = actor if getattr(actor, "pk", None) else None
+    token.revoked_by_label = audit.actor_label(actor)
+    token.revoke_reason = reason
+    token.save(update_fields=["revoked_at", "revoked_by", "revoked_by_label", "revoke_reason"])
+    audit.record(
+        actor=actor,
+        action="api_token.revoked",
+        obj=token,
+        before={"name": token.name, "prefix": token.prefix, "active": True},
+        after={"active": False},
+        reason=reason,
+    )
+    return token
+
+
+def token_from_raw(raw: str) -> ApiToken | None:
+    """The active token ``raw`` is, or ``None``."""
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    prefix = raw[len(TOKEN_PREFIX) :].split("_", 1)[0]
+    token = ApiToken.objects.active().select_related("region", "icb").filter(prefix=prefix).first()
+    if token is None or not secrets.compare_digest(token.token_hash, hash_token(raw)):
+        return None
+    return token
+
+
+#: ``last_used_at`` is written at most this often per token, so reads stay cheap.
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def note_token_used(token: ApiToken) -> None:
+    now = timezone.now()
+    if (
+        token.last_used_at is None
+        or (now - token.last_used_at).total_seconds() >= LAST_USED_RESOLUTION_SECONDS
+    ):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+
+
+def record_token_write(*, token: ApiToken, method: str, path: str) -> None:
+    """A token was used to change something: who, what request."""
+    audit.record(
+        actor=f"token {token.prefix} ({token.name})",
+        action="api_token.used_for_write",
+        obj=token,
+        after={"method": method, "path": path},
+    )

@@ -1,9 +1,12 @@
 import datetime
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from .selectors import region_tree
+from .authorization import Permission, permission_required
+from .models import AuditEvent
+from .selectors import audit_events, region_tree
 
 
 def _as_of(request: HttpRequest) -> tuple[datetime.date, str]:
@@ -29,5 +32,47 @@ def home(request: HttpRequest) -> HttpResponse:
             "date_error": error,
             "icb_count": sum(len(r.icbs) for r in tree),
             "trust_count": sum(r.trust_count for r in tree),
+        },
+    )
+
+
+@permission_required(Permission.VIEW_AUDIT)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Recorded state changes, newest first, filtered by action, object, actor and dates."""
+    filters = {
+        key: request.GET.get(key, "").strip()
+        for key in ("action", "object_type", "object_id", "actor", "since", "until")
+    }
+    errors = []
+    dates: dict[str, datetime.date | None] = {}
+    for key in ("since", "until"):
+        dates[key] = None
+        if filters[key]:
+            try:
+                dates[key] = datetime.date.fromisoformat(filters[key])
+            except ValueError:
+                errors.append((key, f"'{filters[key]}' is not a date as YYYY-MM-DD."))
+    events = audit_events(
+        action=filters["action"],
+        object_type=filters["object_type"],
+        object_id=filters["object_id"],
+        actor=filters["actor"],
+        since=dates["since"],
+        until=dates["until"],
+    )
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "systems/audit.html",
+        {
+            "page": page,
+            "filters": filters,
+            "errors": errors,
+            "query": query.urlencode(),
+            "object_types": AuditEvent.objects.order_by("object_type")
+            .values_list("object_type", flat=True)
+            .distinct(),
         },
     )

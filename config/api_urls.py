@@ -1,0 +1,43 @@
+"""``/api/``: the versioned REST API (``/api/v1/``), its OpenAPI 3 schema (``/api/schema/``)
+and browsable documentation (``/api/docs/``, assets served by the app).
+
+Adding an endpoint: register it below (one line), then give it a row in the role x scope
+matrix in ``tests/api/matrix.py`` (the matrix test fails until it has one)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from oversight import api as oversight_api
+from systems import api as systems_api
+
+app_name = "api"
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("regions", systems_api.RegionViewSet, basename="region")
+router.register("icbs", systems_api.IntegratedCareBoardViewSet, basename="icb")
+router.register("trusts", systems_api.TrustViewSet, basename="trust")
+router.register("methodologies", oversight_api.MethodologyViewSet, basename="methodology")
+router.register(
+    "metric-definitions", oversight_api.MetricDefinitionViewSet, basename="metric-definition"
+)
+router.register("periods", oversight_api.PeriodViewSet, basename="period")
+router.register("metric-values", oversight_api.MetricValueViewSet, basename="metric-value")
+router.register("runs", oversight_api.RunViewSet, basename="run")
+router.register("assessments", oversight_api.AssessmentViewSet, basename="assessment")
+router.register("league-tables", oversight_api.LeagueTableViewSet, basename="league-table")
+router.register("tokens", systems_api.ApiTokenViewSet, basename="token")
+router.register("audit-events", systems_api.AuditEventViewSet, basename="audit-event")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("v1/me/", systems_api.MeView.as_view(), name="me"),
+    path(
+        "v1/explanations/<str:period>/<str:code>/",
+        oversight_api.ExplanationView.as_view(),
+        name="explanation",
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,520 @@
+"""API endpoints for methodologies, the metric catalogue, periods, metric values, runs,
+assessments, league tables and explanations. Reads go through ``oversight.selectors``;
+scope through ``systems.authorization``."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Max, Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import HasPermission
+from config.api_views import ConditionalListMixin, ReadOnlyApiViewSet
+from systems.authorization import Permission, restrict_to_visible, visible_organisations
+from systems.models import PeerGroup
+
+from . import selectors
+from .models import (
+    Methodology,
+    MetricDefinition,
+    MetricValue,
+    OrganisationAssessment,
+    ReportingPeriod,
+    RunStatus,
+    SegmentationRun,
+    period_slug,
+)
+
+# --- Methodologies, catalogue, periods ----------------------------------------------------
+
+
+class MethodologySerializer(serializers.ModelSerializer):
+    thresholds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Methodology
+        fields = [
+            "slug",
+            "name",
+            "version",
+            "description",
+            "effective_from",
+            "effective_to",
+            "segmentation_method",
+            "quartile_pool",
+            "thresholds",
+            "min_metric_count",
+            "segmented_peer_groups",
+            "peer_groups",
+            "domains",
+            "override_cap",
+            "rating_lookback_days",
+            "replicates",
+            "rounding",
+            "updated_at",
+        ]
+
+    def get_thresholds(self, obj) -> list[float] | None:
+        return list(obj.thresholds) if obj.thresholds else None
+
+
+class MethodologyViewSet(ReadOnlyApiViewSet):
+    """Versioned rule sets: how metrics become scores and scores become segments."""
+
+    serializer_class = MethodologySerializer
+    queryset = Methodology.objects.all()
+    lookup_field = "slug"
+    ordering_fields = ["slug", "effective_from"]
+    ordering = ["slug"]
+
+    def last_modified(self, request):
+        return Methodology.objects.aggregate(at=Max("updated_at"))["at"]
+
+
+class MetricDefinitionSerializer(serializers.ModelSerializer):
+    methodology = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = MetricDefinition
+        fields = [
+            "id",
+            "methodology",
+            "position",
+            "score_id",
+            "value_id",
+            "name",
+            "domain",
+            "sub_domain",
+            "units",
+            "direction",
+            "method",
+            "params",
+            "pool",
+            "peer_groups",
+            "weight",
+            "included_in_average",
+            "contextual",
+        ]
+
+
+class MetricDefinitionFilter(django_filters.FilterSet):
+    methodology = django_filters.CharFilter(field_name="methodology__slug")
+
+    class Meta:
+        model = MetricDefinition
+        fields = ["score_id", "value_id", "domain", "method", "contextual"]
+
+
+class MetricDefinitionViewSet(ReadOnlyApiViewSet):
+    """The metric catalogue of each methodology."""
+
+    serializer_class = MetricDefinitionSerializer
+    queryset = MetricDefinition.objects.select_related("methodology")
+    filterset_class = MetricDefinitionFilter
+    ordering_fields = ["position", "score_id", "domain"]
+    ordering = ["methodology__slug", "position"]
+    search_fields = ["name", "score_id", "value_id"]
+
+    def last_modified(self, request):
+        return Methodology.objects.aggregate(at=Max("updated_at"))["at"]
+
+
+class PeriodSerializer(serializers.ModelSerializer):
+    methodology = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    pinned_cut_points = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportingPeriod
+        fields = [
+            "slug",
+            "label",
+            "financial_year",
+            "quarter",
+            "start_date",
+            "end_date",
+            "methodology",
+            "pinned_cut_points",
+            "pinned_by_label",
+            "pinned_at",
+            "pin_reason",
+            "current_run",
+        ]
+
+    def get_pinned_cut_points(self, obj) -> list[float] | None:
+        return list(obj.pinned_cut_points) if obj.pinned_cut_points else None
+
+
+class PeriodFilter(django_filters.FilterSet):
+    methodology = django_filters.CharFilter(field_name="methodology__slug")
+
+    class Meta:
+        model = ReportingPeriod
+        fields = ["financial_year", "quarter"]
+
+
+class PeriodViewSet(ReadOnlyApiViewSet):
+    """Reporting quarters, each assessed under one methodology, with its current run."""
+
+    serializer_class = PeriodSerializer
+    queryset = ReportingPeriod.objects.select_related("methodology")
+    lookup_field = "slug"
+    filterset_class = PeriodFilter
+    ordering_fields = ["start_date", "slug"]
+    ordering = ["start_date"]
+
+
+# --- Metric values (with provenance) ------------------------------------------------------
+
+
+class MetricValueSerializer(serializers.ModelSerializer):
+    period = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MetricValue
+        fields = [
+            "id",
+            "period",
+            "organisation",
+            "metric_id",
+            "kind",
+            "value",
+            "text",
+            "reporting_date",
+            "reporting_period_text",
+            "source",
+            "recorded_by_label",
+            "recorded_at",
+            "superseded_at",
+            "current",
+        ]
+
+    def get_current(self, obj) -> bool:
+        return obj.superseded_at is None
+
+
+class MetricValueFilter(django_filters.FilterSet):
+    period = django_filters.CharFilter(field_name="period__slug")
+    organisation = django_filters.CharFilter(field_name="organisation__code")
+    current = django_filters.BooleanFilter(
+        field_name="superseded_at", lookup_expr="isnull", label="Only current (not superseded)"
+    )
+
+    class Meta:
+        model = MetricValue
+        fields = ["metric_id", "kind"]
+
+
+class MetricValueViewSet(ReadOnlyApiViewSet):
+    """Inputs as stored, each with where it came from (source, who, when) and whether a
+    newer value has superseded it."""
+
+    serializer_class = MetricValueSerializer
+    filterset_class = MetricValueFilter
+    ordering_fields = ["recorded_at", "metric_id", "id"]
+    ordering = ["id"]
+
+    def get_queryset(self):
+        return restrict_to_visible(
+            MetricValue.objects.select_related("period", "organisation"), self.request.user
+        )
+
+    def last_modified(self, request):
+        row = self.filter_queryset(self.get_queryset()).aggregate(
+            recorded=Max("recorded_at"), superseded=Max("superseded_at")
+        )
+        stamps = [t for t in row.values() if t]
+        return max(stamps) if stamps else None
+
+
+# --- Runs ---------------------------------------------------------------------------------
+
+
+class CutPointsField(serializers.ListField):
+    child = serializers.FloatField()
+
+
+class RunSerializer(serializers.ModelSerializer):
+    period = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    methodology = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    cut_points = serializers.SerializerMethodField()
+    is_current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SegmentationRun
+        fields = [
+            "id",
+            "period",
+            "methodology",
+            "methodology_fingerprint",
+            "inputs_fingerprint",
+            "status",
+            "is_current",
+            "seed",
+            "replicates",
+            "trigger",
+            "triggered_by_label",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "cut_points",
+            "cut_points_source",
+            "cut_points_by_peer_group",
+            "organisation_count",
+            "segment_counts",
+            "warnings",
+            "error",
+        ]
+
+    def get_cut_points(self, obj) -> list[float] | None:
+        return list(obj.cut_points) if obj.cut_points else None
+
+    def get_is_current(self, obj) -> bool:
+        return obj.period.current_run_id == obj.pk
+
+
+class RunFilter(django_filters.FilterSet):
+    period = django_filters.CharFilter(field_name="period__slug")
+    current = django_filters.BooleanFilter(
+        field_name="current_for", lookup_expr="isnull", exclude=True, label="Only current runs"
+    )
+
+    class Meta:
+        model = SegmentationRun
+        fields = ["status"]
+
+
+class RunViewSet(ReadOnlyApiViewSet):
+    """Segmentation runs (national aggregates: cut points and counts per segment)."""
+
+    serializer_class = RunSerializer
+    queryset = SegmentationRun.objects.select_related("period", "methodology")
+    filterset_class = RunFilter
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at", "-id"]
+
+    def last_modified(self, request):
+        row = SegmentationRun.objects.aggregate(c=Max("created_at"), f=Max("finished_at"))
+        stamps = [t for t in row.values() if t]
+        return max(stamps) if stamps else None
+
+
+# --- Assessments --------------------------------------------------------------------------
+
+
+class OrganisationBriefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    region = serializers.CharField(source="region.ods_code")
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    run = serializers.IntegerField(source="run_id", read_only=True)
+    period = serializers.CharField(source="run.period.slug", read_only=True)
+    organisation = OrganisationBriefSerializer(read_only=True)
+    domain_scores = serializers.DictField(child=serializers.FloatField(allow_null=True))
+
+    class Meta:
+        model = OrganisationAssessment
+        fields = [
+            "run",
+            "period",
+            "organisation",
+            "peer_group",
+            "metric_count",
+            "average_score",
+            "average_range_low",
+            "average_range_high",
+            "segmented",
+            "not_segmented_reason",
+            "unadjusted_segment",
+            "financial_override",
+            "override_derived",
+            "override_reason",
+            "adjusted_segment",
+            "final_segment",
+            "in_programme",
+            "domain_scores",
+            "league_rank",
+            "rank_range_low",
+            "rank_range_high",
+        ]
+
+
+class AssessmentFilter(django_filters.FilterSet):
+    period = django_filters.CharFilter(field_name="run__period__slug", label="Period slug")
+    run = django_filters.NumberFilter(field_name="run_id", label="Run id (default: current)")
+    peer_group = django_filters.ChoiceFilter(choices=PeerGroup.choices)
+    region = django_filters.CharFilter(
+        field_name="organisation__region__ods_code", label="Region ODS code"
+    )
+    icb = django_filters.CharFilter(
+        method="filter_icb", label="ICB code: the ICB and the trusts it hosts"
+    )
+    organisation = django_filters.CharFilter(field_name="organisation__code")
+    segment = django_filters.NumberFilter(
+        field_name="final_segment", label="Final segment (1 to 5)"
+    )
+
+    class Meta:
+        model = OrganisationAssessment
+        fields = ["financial_override", "in_programme", "segmented"]
+
+    def filter_icb(self, queryset, name, value):
+        return queryset.filter(
+            Q(organisation__code=value)
+            | Q(organisation__trust__icb_before_2026__code=value)
+            | Q(organisation__trust__icb_from_2026__code=value)
+        )
+
+
+class AssessmentViewSet(mixins.ListModelMixin, ConditionalListMixin, viewsets.GenericViewSet):
+    """Results per organisation. Current runs only, unless ``run`` names one."""
+
+    permission_classes = [HasPermission]
+    permission = Permission.VIEW_ORGANISATION
+    serializer_class = AssessmentSerializer
+    filterset_class = AssessmentFilter
+    ordering_fields = ["average_score", "final_segment", "league_rank", "organisation__code"]
+    ordering = ["run__period__start_date", "peer_group", "league_rank", "organisation__code"]
+
+    def get_queryset(self):
+        queryset = OrganisationAssessment.objects.select_related(
+            "run__period", "organisation__region"
+        )
+        if not self.request.query_params.get("run"):
+            queryset = queryset.filter(run__current_for__isnull=False)
+        return restrict_to_visible(queryset, self.request.user)
+
+    def last_modified(self, request):
+        runs = SegmentationRun.objects.filter(status=RunStatus.COMPLETED)
+        return runs.aggregate(at=Max("finished_at"))["at"]
+
+
+# --- League tables (published national results: every role) ------------------------------
+
+
+class LeagueTableEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField(source="league_rank")
+    rank_range_low = serializers.IntegerField(allow_null=True)
+    rank_range_high = serializers.IntegerField(allow_null=True)
+    code = serializers.CharField(source="organisation.code")
+    name = serializers.CharField(source="organisation.name")
+    region = serializers.CharField(source="organisation.region.ods_code")
+    average_score = serializers.FloatField(allow_null=True)
+    average_range_low = serializers.FloatField(allow_null=True)
+    average_range_high = serializers.FloatField(allow_null=True)
+    final_segment = serializers.IntegerField(allow_null=True)
+    financial_override = serializers.BooleanField()
+    in_programme = serializers.BooleanField()
+
+
+def _period_or_400(raw: str | None, field: str = "period") -> ReportingPeriod:
+    if not raw:
+        raise exceptions.ValidationError({field: ["This parameter is required."]})
+    try:
+        return ReportingPeriod.objects.get(slug=period_slug(raw))
+    except (ValueError, ReportingPeriod.DoesNotExist) as exc:
+        raise exceptions.ValidationError(
+            {field: [f"'{raw}' is not a known period, e.g. 2025-26-q2 or 'Q2 2025/26'."]}
+        ) from exc
+
+
+def _current_run_or_404(period: ReportingPeriod) -> SegmentationRun:
+    try:
+        return selectors.current_run(period)
+    except selectors.NoResults as exc:
+        raise exceptions.NotFound(str(exc)) from exc
+
+
+class LeagueTableViewSet(mixins.ListModelMixin, ConditionalListMixin, viewsets.GenericViewSet):
+    """A peer group's league table for a period, from its current run, as NHS England
+    publishes it (visible to every role)."""
+
+    permission_classes = [HasPermission]
+    permission = Permission.VIEW_ORGANISATION
+    serializer_class = LeagueTableEntrySerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", OpenApiTypes.STR, required=True, description="2025-26-q2"),
+            OpenApiParameter("peer_group", OpenApiTypes.STR, required=True, enum=PeerGroup.values),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        period = _period_or_400(self.request.query_params.get("period"))
+        peer_group = self.request.query_params.get("peer_group", "")
+        if peer_group not in PeerGroup.values:
+            raise exceptions.ValidationError(
+                {"peer_group": [f"Expected one of: {', '.join(PeerGroup.values)}."]}
+            )
+        self.run = _current_run_or_404(period)
+        return selectors.league_table(self.run, peer_group)
+
+    def last_modified(self, request):
+        return getattr(self, "run", None) and self.run.finished_at
+
+
+# --- Explanations -------------------------------------------------------------------------
+
+
+class MetricLineSerializer(serializers.Serializer):
+    metric_id = serializers.CharField()
+    name = serializers.CharField()
+    domain = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    text = serializers.CharField(allow_blank=True)
+    units = serializers.CharField(allow_blank=True)
+    score = serializers.FloatField(allow_null=True)
+    rank = serializers.FloatField(allow_null=True)
+    pool_size = serializers.IntegerField()
+    method = serializers.CharField()
+    status = serializers.CharField()
+    included = serializers.BooleanField()
+    weight = serializers.FloatField()
+
+
+class ExplanationSerializer(serializers.Serializer):
+    organisation = OrganisationBriefSerializer()
+    period = serializers.CharField(source="period.slug")
+    run = serializers.IntegerField(source="run.pk")
+    assessment = AssessmentSerializer()
+    metrics = MetricLineSerializer(many=True)
+    cut_points = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    cut_points_source = serializers.CharField(allow_blank=True)
+    boundaries = serializers.DictField()
+    leverage = serializers.ListField(child=serializers.DictField())
+
+
+class ExplanationView(APIView):
+    """Why an organisation is in its segment for a period: every metric's value, rank and
+    score, the cut points, the distance to the next boundary and the metrics with most
+    leverage."""
+
+    permission_classes = [HasPermission]
+    permission = Permission.VIEW_ORGANISATION
+
+    @extend_schema(responses=ExplanationSerializer)
+    def get(self, request, period: str, code: str):
+        organisation = visible_organisations(request.user).filter(code=code).first()
+        if organisation is None:
+            raise exceptions.NotFound()
+        try:
+            found = ReportingPeriod.objects.get(slug=period_slug(period))
+        except (ValueError, ReportingPeriod.DoesNotExist) as exc:
+            raise exceptions.NotFound(f"'{period}' is not a known period.") from exc
+        run = _current_run_or_404(found)
+        if not run.assessments.filter(organisation=organisation).exists():
+            raise exceptions.NotFound(f"{organisation.code} was not assessed in {found.label}.")
+        explanation = selectors.explain(organisation, found)
+        return Response(ExplanationSerializer(explanation).data)

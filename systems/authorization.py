@@ -1,0 +1,278 @@
+"""Who may see and do what: permissions as data, checked in one place.
+
+- :class:`Permission` lists every permission; :data:`ROLE_PERMISSIONS` says which ones each
+  role holds. Changing what a role may do is an edit to that table.
+- A person holds roles through :class:`~systems.models.RoleAssignment` rows (a role and a
+  scope: a region or an ICB); an API token carries one role and scope itself and is
+  read-only unless it was granted uploads.
+- :func:`has_permission` is the only check views, API endpoints and admin actions use;
+  :func:`visible_organisations` is the only answer to "which organisations may this user
+  see". Anything outside them answers 404, so existence is not leaked.
+
+See ``docs/adr/0008-roles-permissions-and-tokens.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from .models import ApiToken, Organisation, Role, RoleAssignment, Succession, Trust
+
+
+class Permission(models.TextChoices):
+    """Every permission in the product."""
+
+    VIEW_ALL = "view_all", "See every organisation in England"
+    VIEW_ORGANISATION = "view_organisation", "See organisations within the role's scope"
+    MANAGE_METHODOLOGIES = "manage_methodologies", "Change methodologies, catalogue and periods"
+    PIN_CUT_POINTS = "pin_cut_points", "Pin cut points"
+    MANAGE_PROGRAMME = "manage_programme", "Change Provider Improvement Programme membership"
+    MANAGE_FREEDOMS_CATALOGUE = "manage_freedoms_catalogue", "Change the freedoms catalogue"
+    MANAGE_TOKENS = "manage_tokens", "Create and revoke API tokens"
+    MANAGE_USERS = "manage_users", "Grant and revoke roles"
+    VIEW_AUDIT = "view_audit", "Read the audit log"
+    UPLOAD_METRICS = "upload_metrics", "Upload metric files"
+    SIGN_DELEGATION_AGREEMENT = "sign_delegation_agreement", "Sign delegation agreements"
+    DECIDE_CHANGE_REQUEST = "decide_change_request", "Decide commissioning change requests"
+    RAISE_CHANGE_REQUEST = "raise_change_request", "Raise commissioning change requests"
+    CONFIRM_FREEDOM = "confirm_freedom", "Confirm freedoms"
+    RECORD_ICB_SEGMENT = "record_icb_segment", "Record ICB segments and capability views"
+    MANAGE_ACTIONS = "manage_actions", "Record oversight actions"
+
+    @classmethod
+    def all(cls) -> frozenset[Permission]:
+        return frozenset(cls)
+
+
+P = Permission
+
+#: What each role may do. ``view_organisation`` is always checked against the holder's
+#: scope; a national role's scope is all of England.
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.NATIONAL: frozenset(
+        {
+            P.VIEW_ALL,
+            P.VIEW_ORGANISATION,
+            P.MANAGE_METHODOLOGIES,
+            P.PIN_CUT_POINTS,
+            P.MANAGE_PROGRAMME,
+            P.MANAGE_FREEDOMS_CATALOGUE,
+            P.MANAGE_TOKENS,
+            P.MANAGE_USERS,
+            P.VIEW_AUDIT,
+            P.UPLOAD_METRICS,
+        }
+    ),
+    Role.REGIONAL: frozenset(
+        {
+            P.VIEW_ORGANISATION,
+            P.SIGN_DELEGATION_AGREEMENT,
+            P.DECIDE_CHANGE_REQUEST,
+            P.CONFIRM_FREEDOM,
+            P.RECORD_ICB_SEGMENT,
+            P.MANAGE_ACTIONS,
+        }
+    ),
+    Role.ICB_ANALYST: frozenset({P.VIEW_ORGANISATION, P.UPLOAD_METRICS, P.RAISE_CHANGE_REQUEST}),
+}
+
+#: What a token may do of its role's permissions: read only (plus uploads when granted).
+TOKEN_READ_PERMISSIONS = frozenset({P.VIEW_ALL, P.VIEW_ORGANISATION, P.VIEW_AUDIT})
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role held for one scope (a region id, an ICB id, or neither for national)."""
+
+    role: str
+    permissions: frozenset[str]
+    region_id: int | None = None
+    icb_id: int | None = None
+
+    @property
+    def national(self) -> bool:
+        return self.role == Role.NATIONAL
+
+
+class TokenUser:
+    """The user a request authenticated by an API token acts as."""
+
+    is_active = True
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+
+    def __init__(self, token: ApiToken) -> None:
+        self.api_token = token
+
+    def get_username(self) -> str:
+        return f"token {self.api_token.prefix} ({self.api_token.name})"
+
+    username = property(get_username)
+
+    def __str__(self) -> str:
+        return self.get_username()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TokenUser) and other.api_token.pk == self.api_token.pk
+
+    def __hash__(self) -> int:
+        return hash(("token", self.api_token.pk))
+
+
+def grants(user: Any) -> tuple[Grant, ...]:
+    """The roles ``user`` holds now (cached on the user object for the request)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ()
+    if not getattr(user, "is_active", False):
+        return ()
+    cached = getattr(user, "_oversight_grants", None)
+    if cached is not None:
+        return cached
+    token = getattr(user, "api_token", None)
+    if token is not None:
+        if not token.is_active:
+            found: tuple[Grant, ...] = ()
+        else:
+            permissions = ROLE_PERMISSIONS[token.role] & TOKEN_READ_PERMISSIONS
+            if token.can_upload:
+                permissions |= {P.UPLOAD_METRICS}
+            found = (Grant(token.role, permissions, token.region_id, token.icb_id),)
+    elif user.is_superuser:
+        found = (Grant(Role.NATIONAL, Permission.all()),)
+    else:
+        found = tuple(
+            Grant(role, ROLE_PERMISSIONS[role], region_id, icb_id)
+            for role, region_id, icb_id in RoleAssignment.objects.active()
+            .filter(user=user)
+            .values_list("role", "region_id", "icb_id")
+        )
+    user._oversight_grants = found
+    return found
+
+
+def _icb_scope_q(icb_ids: Iterable[int]) -> Q:
+    """An ICB, the ICBs that merged into it, and the trusts any of them hosts (before or
+    from April 2026: see :meth:`Trust.host_icb_on`)."""
+    icb_ids = set(icb_ids)
+    predecessors = set(
+        Succession.objects.filter(successor_id__in=icb_ids).values_list("predecessor_id", flat=True)
+    )
+    icbs = icb_ids | predecessors
+    trusts = Trust.objects.filter(Q(icb_before_2026__in=icbs) | Q(icb_from_2026__in=icbs))
+    return Q(pk__in=icbs) | Q(pk__in=trusts.values("pk"))
+
+
+def _scope_q(user_grants: Iterable[Grant]) -> Q | None:
+    """A filter on :class:`Organisation` for the grants' scopes; ``None`` means everything."""
+    user_grants = list(user_grants)
+    if any(g.national for g in user_grants):
+        return None
+    regions = {g.region_id for g in user_grants if g.region_id}
+    icbs = {g.icb_id for g in user_grants if g.icb_id}
+    q = Q(pk__in=[])
+    if regions:
+        q |= Q(region_id__in=regions)
+    if icbs:
+        q |= _icb_scope_q(icbs)
+    return q
+
+
+def visible_organisations(user: Any) -> QuerySet[Organisation]:
+    """The organisations ``user`` may see: everything for the national team, a region's
+    organisations for a regional role, an ICB and the trusts it hosts for an ICB analyst."""
+    viewing = [g for g in grants(user) if P.VIEW_ORGANISATION in g.permissions]
+    if not viewing:
+        return Organisation.objects.none()
+    q = _scope_q(viewing)
+    return Organisation.objects.all() if q is None else Organisation.objects.filter(q)
+
+
+def restrict_to_visible(queryset: QuerySet, user: Any, field: str = "organisation") -> QuerySet:
+    """``queryset`` cut down to rows whose ``field`` is an organisation ``user`` may see."""
+    viewing = [g for g in grants(user) if P.VIEW_ORGANISATION in g.permissions]
+    if not viewing:
+        return queryset.none()
+    q = _scope_q(viewing)
+    if q is None:
+        return queryset
+    return queryset.filter(**{f"{field}__in": Organisation.objects.filter(q).values("pk")})
+
+
+def has_permission(user: Any, permission: str, organisation: Organisation | None = None) -> bool:
+    """Whether ``user`` holds ``permission`` (for ``organisation``, when given: then the
+    permission must come from a role whose scope includes it)."""
+    permission = Permission(permission)
+    holding = [g for g in grants(user) if permission in g.permissions]
+    if not holding:
+        return False
+    if organisation is None:
+        return True
+    q = _scope_q(holding)
+    if q is None:
+        return True
+    return Organisation.objects.filter(q, pk=organisation.pk).exists()
+
+
+def is_national(user: Any) -> bool:
+    return has_permission(user, P.VIEW_ALL)
+
+
+# --- Helpers for views --------------------------------------------------------------------
+
+
+def require_permission(user: Any, permission: str, organisation: Organisation | None = None):
+    """Raise 404 unless ``user`` holds ``permission`` (for ``organisation``)."""
+    if not has_permission(user, permission, organisation):
+        raise Http404("Not found.")
+
+
+def get_visible_organisation_or_404(user: Any, **lookup: Any) -> Organisation:
+    """The organisation matching ``lookup`` if ``user`` may see it; 404 otherwise."""
+    found = visible_organisations(user).filter(**lookup).first()
+    if found is None:
+        raise Http404("Not found.")
+    return found
+
+
+def permission_required(permission: str) -> Callable:
+    """Decorator for function views: signed-in users without ``permission`` get a 404;
+    people who are not signed in are sent to the login page."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                from django.contrib.auth.views import redirect_to_login
+
+                return redirect_to_login(request.get_full_path())
+            require_permission(request.user, permission)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+class PermissionRequiredMixin:
+    """For class-based views: ``permission`` is required; out of scope answers 404."""
+
+    permission: str = P.VIEW_ORGANISATION
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        require_permission(request.user, self.permission)
+        return super().dispatch(request, *args, **kwargs)

@@ -1,0 +1,147 @@
+"""A small universe for the API tests, built once for the package through the real services:
+the reference organisations, the shipped methodologies, the worked example segmented for
+Q2 2025/26, and one person or token for each role.
+
+- ``own`` (RHA, Nottinghamshire Healthcare) is inside every scoped role's scope;
+- ``neighbour`` (R1A, Herefordshire and Worcestershire) is in the same region but hosted by
+  another ICB: the regional role sees it, the ICB analyst does not;
+- ``other`` (RKL, West London) is in another region: only national roles see it.
+
+Each test runs in a transaction that is rolled back, so tests may change the universe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+
+ROLES = ("anonymous", "national", "regional", "icb_analyst", "national_token", "icb_token")
+SCOPED_ROLES = ("regional", "icb_analyst", "icb_token")
+NATIONAL_ROLES = ("national", "national_token")
+
+
+@dataclass
+class Universe:
+    own: str = "RHA"
+    neighbour: str = "R1A"
+    other: str = "RKL"
+    period: str = "2025-26-q2"
+    region: str = ""
+    icb: str = ""
+    other_region: str = ""
+    other_icb: str = ""
+    run_id: int = 0
+    token_id: int = 0
+    ids: dict = field(default_factory=dict)
+    users: dict = field(default_factory=dict)
+    raw_tokens: dict = field(default_factory=dict)
+
+    def client(self, role: str) -> Client:
+        client = Client()
+        if role in self.users:
+            client.force_login(self.users[role])
+        elif role in self.raw_tokens:
+            client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {self.raw_tokens[role]}"
+        return client
+
+    @property
+    def placeholders(self) -> dict[str, str]:
+        return {
+            "own": self.own,
+            "neighbour": self.neighbour,
+            "other": self.other,
+            "period": self.period,
+            "region": self.region,
+            "icb": self.icb,
+            "run": str(self.run_id),
+            "token": str(self.token_id),
+            "other_region": self.other_region,
+            "other_icb": self.other_icb,
+            **{name: str(pk) for name, pk in self.ids.items()},
+        }
+
+
+def build_universe() -> Universe:
+    from django.contrib.auth import get_user_model
+
+    from oversight.inputs import record_inputs
+    from oversight.models import MetricDefinition, MetricValue, ReportingPeriod
+    from oversight.services import load_methodologies, pin_cut_points, run_segmentation
+    from systems.models import AuditEvent, Role, Trust
+    from systems.services import create_api_token, grant_role, load_reference_data
+    from tests.conftest import EXAMPLES, nhse_file_rows
+
+    load_reference_data()
+    load_methodologies()
+    period = ReportingPeriod.objects.by_key("Q2 2025/26")
+    example = EXAMPLES / "nof-synthetic-mhc-q2-2025-26.csv"
+    record_inputs(
+        period=period, rows=nhse_file_rows(example, period), source=example.name, actor="test"
+    )
+    period = pin_cut_points(
+        period=period, cut_points=(2.00, 2.35, 2.70), reason="Worked example", actor="test"
+    )
+    run = run_segmentation(period=period, actor="test", replicates=50)
+
+    own = Trust.objects.get(code="RHA")
+    icb = own.host_icb_on(period.end_date)
+    other = Trust.objects.get(code="RKL")
+    universe = Universe(
+        region=own.region.ods_code,
+        icb=icb.code,
+        run_id=run.pk,
+        other_region=other.region.ods_code,
+        other_icb=other.host_icb_on(period.end_date).code,
+    )
+    values = MetricValue.objects.filter(period=period)
+    universe.ids["own_value"] = values.filter(organisation=own).first().pk
+    universe.ids["other_value"] = values.filter(organisation=other).first().pk
+    universe.ids["metric_definition"] = MetricDefinition.objects.first().pk
+    User = get_user_model()
+    admin = User.objects.create_user("national-admin", password="unused-in-tests")
+    grant_role(user=admin, role=Role.NATIONAL, actor="test")
+    universe.users["national"] = admin
+    regional = User.objects.create_user("regional-director", password="unused-in-tests")
+    grant_role(user=regional, role=Role.REGIONAL, region=own.region, actor="test")
+    universe.users["regional"] = regional
+    analyst = User.objects.create_user("icb-analyst", password="unused-in-tests")
+    grant_role(user=analyst, role=Role.ICB_ANALYST, icb=icb, actor="test")
+    universe.users["icb_analyst"] = analyst
+    national_token = create_api_token(name="BI tool", role=Role.NATIONAL, actor=admin)
+    universe.raw_tokens["national_token"] = national_token.raw
+    universe.token_id = national_token.token.pk
+    icb_token = create_api_token(name="ICB system", role=Role.ICB_ANALYST, icb=icb, actor=admin)
+    universe.raw_tokens["icb_token"] = icb_token.raw
+    universe.ids["audit_event"] = AuditEvent.objects.order_by("-id").first().pk
+    return universe
+
+
+def _empty_tables() -> None:
+    tables = [
+        t
+        for t in connection.introspection.django_table_names(only_existing=True)
+        if t.split("_", 1)[0] in ("systems", "oversight", "delegation", "auth", "django")
+        and t not in ("django_migrations", "django_content_type", "auth_permission")
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+
+
+@pytest.fixture(scope="package")
+def universe(django_db_setup, django_db_blocker) -> Universe:
+    with django_db_blocker.unblock():
+        try:
+            yield build_universe()
+        finally:
+            _empty_tables()
+
+
+@pytest.fixture
+def api(universe, db):
+    """The universe, inside a test transaction, with fresh throttle counters."""
+    cache.clear()
+    return universe

@@ -1,0 +1,130 @@
+"""The role x endpoint x scope matrix: one line per endpoint or page.
+
+``Entry(url_name, kwargs, allowed=…, out=…)``:
+
+- ``kwargs``/``query`` name an object inside every scoped role's scope, with placeholders
+  (``{own}``, ``{other}``, ``{period}``, ``{region}``, ``{icb}``, ``{run}``, ``{token}``:
+  see ``tests/api/conftest.py``);
+- ``allowed``: the roles that get ``ok`` (default 200); every other signed-in role and token
+  gets 404 (existence is not leaked);
+- ``out``: the same request for an object outside the scoped roles' scope (kwargs, or a
+  query for a list): scoped roles get 404 on a detail, and never see ``hidden`` (default
+  ``{other}``) in a list, which national roles do see;
+- anonymous callers get 401 from the API, the login page from a page, ``ok`` if ``public``;
+  pages do not read API tokens, so a token on a page is anonymous.
+
+Every URL the project serves must have an entry (or be in ``NOT_CHECKED`` with a reason);
+``test_matrix_covers_every_url`` fails otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .conftest import NATIONAL_ROLES, ROLES, SCOPED_ROLES
+
+SIGNED_IN = frozenset(r for r in ROLES if r != "anonymous")
+PEOPLE = frozenset({"national", "regional", "icb_analyst"})
+NATIONAL = frozenset(NATIONAL_ROLES)
+NATIONAL_PERSON = frozenset({"national"})
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    kwargs: dict = field(default_factory=dict)
+    allowed: frozenset = SIGNED_IN
+    query: str = ""
+    out: dict | str | None = None
+    method: str = "get"
+    data: dict | None = None
+    ok: int = 200
+    hidden: str = "{other}"
+    public: bool = False
+    page: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.method.upper()} {self.name}{' ' + self.query if self.query else ''}"
+
+
+E = Entry
+LIST_OF_OWN = "organisation={own}"
+
+MATRIX: list[Entry] = [
+    # --- API: organisations -----------------------------------------------------------
+    E("api:region-list", out="", hidden="{other_region}"),
+    E("api:region-detail", {"ods_code": "{region}"}, out={"ods_code": "{other_region}"}),
+    E("api:icb-list", out="page_size=1000", hidden="{other_icb}"),
+    E("api:icb-detail", {"code": "{icb}"}, out={"code": "{other_icb}"}),
+    E("api:trust-list", out="page_size=1000"),
+    E("api:trust-detail", {"code": "{own}"}, out={"code": "{other}"}),
+    # --- API: methodologies, catalogue, periods (not organisation data: every role) ------
+    E("api:methodology-list"),
+    E("api:methodology-detail", {"slug": "nof-2025-26"}),
+    E("api:metric-definition-list", query="methodology=nof-2025-26"),
+    E("api:metric-definition-detail", {"pk": "{metric_definition}"}),
+    E("api:period-list"),
+    E("api:period-detail", {"slug": "{period}"}),
+    # --- API: inputs and results --------------------------------------------------------
+    E("api:metric-value-list", query="period={period}", out="period={period}&page_size=1000"),
+    E("api:metric-value-detail", {"pk": "{own_value}"}, out={"pk": "{other_value}"}),
+    E("api:run-list"),
+    E("api:run-detail", {"pk": "{run}"}),
+    E("api:assessment-list", query="period={period}", out="period={period}&page_size=1000"),
+    E("api:league-table-list", query="period={period}&peer_group=mental-health-and-community"),
+    E(
+        "api:explanation",
+        {"period": "{period}", "code": "{own}"},
+        out={"period": "{period}", "code": "{other}"},
+    ),
+    E("api:me"),
+    # --- API: national administration --------------------------------------------------
+    E("api:token-list", allowed=NATIONAL_PERSON),
+    E("api:token-detail", {"pk": "{token}"}, allowed=NATIONAL_PERSON),
+    E(
+        "api:token-list",
+        method="post",
+        ok=201,
+        allowed=NATIONAL_PERSON,
+        data={"name": "Matrix", "role": "regional", "region": "{region}"},
+    ),
+    E(
+        "api:token-revoke",
+        {"pk": "{token}"},
+        method="post",
+        allowed=NATIONAL_PERSON,
+        data={"reason": "matrix"},
+    ),
+    E("api:audit-event-list", allowed=NATIONAL),
+    E("api:audit-event-detail", {"pk": "{audit_event}"}, allowed=NATIONAL),
+    # --- API: schema and documentation (public: they hold no data) -----------------------
+    E("api:schema", public=True),
+    E("api:docs", public=True),
+    # --- Pages ----------------------------------------------------------------------------
+    E("systems:home", public=True, page=True),
+    E("systems:login", public=True, page=True),
+    E("systems:logout", method="post", ok=302, public=True, page=True),
+    E("systems:audit", allowed=NATIONAL_PERSON, page=True),
+]
+
+#: URLs the matrix does not check, and why.
+NOT_CHECKED: dict[str, str] = {
+    "healthz": "infrastructure health check, public by design (no data)",
+}
+#: Namespaces the matrix does not check, and why.
+NOT_CHECKED_NAMESPACES: dict[str, str] = {
+    "admin": "Django admin: staff only; its model pages check has_permission (tests/systems)",
+}
+#: Pages other capabilities are adding; they move into MATRIX as their scope rules land.
+AWAITING_ENTRIES: dict[str, str] = {
+    "uploads:list": "metric uploads: pages",
+    "uploads:template": "metric uploads: pages",
+    "uploads:detail": "metric uploads: pages",
+    "uploads:status": "metric uploads: pages",
+    "uploads:report": "metric uploads: pages",
+    "uploads:retry": "metric uploads: pages",
+    "uploads:reconciliation": "metric uploads: pages",
+}
+
+__all__ = ["MATRIX", "NOT_CHECKED", "SCOPED_ROLES", "Entry"]

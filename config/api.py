@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from typing import Any
 
+from django.core.cache import cache as default_cache
 from django.http import Http404
 from rest_framework import exceptions, permissions, renderers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from systems.authorization import Permission, TokenUser, has_permission
 from systems.models import ApiToken
@@ -51,45 +53,46 @@ class ApiTokenAuthentication(BaseAuthentication):
 # --- Throttling: per token, per signed-in user, per address for anyone else ---------------
 
 
-class PerTokenRateThrottle(SimpleRateThrottle):
-    """Requests per token (``API_THROTTLE_TOKEN``), per user for browser sessions
-    (``API_THROTTLE_USER``)."""
+class PerTokenRateThrottle(BaseThrottle):
+    """Requests per token (``API_THROTTLE_TOKEN``), per signed-in user
+    (``API_THROTTLE_USER``) and per address for anyone else (``API_THROTTLE_ANON``).
 
-    def get_cache_key(self, request, view):
+    A fixed window counted with one cache increment per request, so the cost does not grow
+    with the rate (a shared cache such as Redis makes the limit hold across processes)."""
+
+    cache = default_cache
+    timer = time.time
+
+    def _who(self, request) -> tuple[str, str]:
         token = request.auth if isinstance(request.auth, ApiToken) else None
         if token is not None:
-            self.scope = "token"
-            ident = f"token-{token.pk}"
-        elif request.user and request.user.is_authenticated:
-            self.scope = "user"
-            ident = f"user-{request.user.pk}"
-        else:
-            self.scope = "anon"
-            ident = f"anon-{self.get_ident(request)}"
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return f"throttle_{ident}"
-
-    def get_rate(self):
-        from rest_framework.settings import api_settings
-
-        return api_settings.DEFAULT_THROTTLE_RATES.get(getattr(self, "scope", "anon"))
-
-    def __init__(self):  # the rate depends on who is asking: set in get_cache_key
-        pass
+            return "token", f"token-{token.pk}"
+        if request.user and request.user.is_authenticated:
+            return "user", f"user-{request.user.pk}"
+        return "anon", f"anon-{self.get_ident(request)}"
 
     def allow_request(self, request, view):
-        key = self.get_cache_key(request, view)
-        if self.rate is None:
+        from rest_framework.settings import api_settings
+
+        scope, ident = self._who(request)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
+        if rate is None:
             return True
-        self.key = key
-        self.history = self.cache.get(self.key, [])
-        self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        if len(self.history) >= self.num_requests:
-            return self.throttle_failure()
-        return self.throttle_success()
+        allowed, duration = SimpleRateThrottle.parse_rate(None, rate)
+        now = self.timer()
+        window = int(now // duration)
+        self.retry_after = duration - (now - window * duration)
+        key = f"throttle:{ident}:{duration}:{window}"
+        self.cache.add(key, 0, duration + 1)
+        try:
+            count = self.cache.incr(key)
+        except ValueError:  # expired between add and incr
+            self.cache.set(key, 1, duration + 1)
+            count = 1
+        return count <= allowed
+
+    def wait(self):
+        return getattr(self, "retry_after", None)
 
 
 # --- Permission: one check, out of scope answers 404 --------------------------------------

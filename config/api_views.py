@@ -6,12 +6,16 @@ from __future__ import annotations
 import datetime
 import hashlib
 
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import status, viewsets
 
-from systems.authorization import Permission
+from systems.authorization import Permission, scope_key
+from systems.models import AuditEvent
 
 from .api import ApiTokenAuthentication, HasPermission
 
@@ -42,19 +46,67 @@ class ConditionalListMixin:
             or response.status_code != status.HTTP_200_OK
         ):
             return response
-        response.render()
+        if hasattr(response, "render"):
+            response.render()
+        cached = getattr(self, "_cached", None)
+        modified = cached[2] if cached else self.last_modified(request)
+        store = getattr(self, "_cache_key", None)
+        if store:
+            cache.set(
+                store,
+                (response.content, response["Content-Type"], modified),
+                self.result_cache_seconds,
+            )
         etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
         response["ETag"] = etag
-        modified = self.last_modified(request)
         if modified is not None:
             response["Last-Modified"] = http_date(modified.timestamp())
-        conditional = get_conditional_response(
+        return get_conditional_response(
             request,
             etag=etag,
             last_modified=int(modified.timestamp()) if modified else None,
             response=response,
         )
-        return conditional
+
+
+def data_version() -> int:
+    """Grows with every recorded change (every state change writes an audit event,
+    ADR 0006), so an answer cached under an older version is never served."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(id) FROM {AuditEvent._meta.db_table}")
+        return cursor.fetchone()[0] or 0
+
+
+class ResultCacheMixin:
+    """Lists of results (completed runs are immutable) are kept in the cache per query,
+    caller's scope and :func:`data_version`, for ``result_cache_seconds`` at most."""
+
+    result_cache_seconds = 300
+    same_for_every_scope = False
+
+    def list(self, request, *args, **kwargs):
+        scope = "all" if self.same_for_every_scope else scope_key(request.user)
+        key = (
+            "api-result:"
+            + hashlib.blake2b(
+                "|".join(
+                    [
+                        type(self).__name__,
+                        request.get_full_path(),
+                        request.accepted_renderer.format,
+                        scope,
+                        str(data_version()),
+                    ]
+                ).encode(),
+                digest_size=20,
+            ).hexdigest()
+        )
+        hit = cache.get(key)
+        if hit is not None:
+            self._cached = hit
+            return HttpResponse(hit[0], content_type=hit[1])
+        self._cache_key = key
+        return super().list(request, *args, **kwargs)
 
 
 class ReadOnlyApiViewSet(ConditionalListMixin, viewsets.ReadOnlyModelViewSet):

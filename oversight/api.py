@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import HasPermission
-from config.api_views import ConditionalListMixin, ReadOnlyApiViewSet
+from config.api_views import ConditionalListMixin, ReadOnlyApiViewSet, ResultCacheMixin
 from systems.authorization import Permission, restrict_to_visible, visible_organisations
 from systems.models import PeerGroup
 
@@ -374,7 +374,9 @@ class AssessmentFilter(django_filters.FilterSet):
         )
 
 
-class AssessmentViewSet(mixins.ListModelMixin, ConditionalListMixin, viewsets.GenericViewSet):
+class AssessmentViewSet(
+    ResultCacheMixin, mixins.ListModelMixin, ConditionalListMixin, viewsets.GenericViewSet
+):
     """Results per organisation. Current runs only, unless ``run`` names one."""
 
     permission_classes = [HasPermission]
@@ -433,7 +435,9 @@ def _current_run_or_404(period: ReportingPeriod) -> SegmentationRun:
         raise exceptions.NotFound(str(exc)) from exc
 
 
-class LeagueTableViewSet(mixins.ListModelMixin, ConditionalListMixin, viewsets.GenericViewSet):
+class LeagueTableViewSet(
+    ResultCacheMixin, mixins.ListModelMixin, ConditionalListMixin, viewsets.GenericViewSet
+):
     """A peer group's league table for a period, from its current run, as NHS England
     publishes it (visible to every role)."""
 
@@ -441,6 +445,7 @@ class LeagueTableViewSet(mixins.ListModelMixin, ConditionalListMixin, viewsets.G
     permission = Permission.VIEW_ORGANISATION
     serializer_class = LeagueTableEntrySerializer
     filter_backends: list = []
+    same_for_every_scope = True
 
     @extend_schema(
         parameters=[

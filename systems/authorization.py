@@ -198,6 +198,17 @@ def visible_organisations(user: Any) -> QuerySet[Organisation]:
     return Organisation.objects.all() if q is None else Organisation.objects.filter(q)
 
 
+def scope_key(user) -> str:
+    """A short text that is the same for any two callers who see the same organisations
+    (for caching answers per scope)."""
+    viewing = [g for g in grants(user) if P.VIEW_ORGANISATION in g.permissions]
+    if not viewing:
+        return "none"
+    if any(g.national for g in viewing):
+        return "national"
+    return ";".join(sorted({f"{g.region_id or ''}/{g.icb_id or ''}" for g in viewing}))
+
+
 def restrict_to_visible(queryset: QuerySet, user: Any, field: str = "organisation") -> QuerySet:
     """``queryset`` cut down to rows whose ``field`` is an organisation ``user`` may see."""
     viewing = [g for g in grants(user) if P.VIEW_ORGANISATION in g.permissions]

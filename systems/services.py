@@ -320,7 +320,16 @@ def token_from_raw(raw: str) -> ApiToken | None:
     if not raw.startswith(TOKEN_PREFIX):
         return None
     prefix = raw[len(TOKEN_PREFIX) :].split("_", 1)[0]
-    token = ApiToken.objects.active().select_related("region", "icb").filter(prefix=prefix).first()
+    # Checked on every API request: one indexed look-up, no ordering or joins.
+    token = next(
+        iter(
+            ApiToken.objects.raw(
+                f"SELECT * FROM {ApiToken._meta.db_table} WHERE prefix = %s AND revoked_at IS NULL",
+                [prefix],
+            )
+        ),
+        None,
+    )
     if token is None or not secrets.compare_digest(token.token_hash, hash_token(raw)):
         return None
     return token

@@ -108,7 +108,7 @@ def build_file(path: Path, rows: int) -> int:
         frame = base.copy()
         frame.insert(0, "Quarter", period.label)
         n = len(frame)
-        value = np.round(rng.uniform(0, 100, n), 2).astype(object)
+        value = np.round(rng.uniform(0, 10, n), 2).astype(object)
         score = np.round(rng.uniform(1, 4, n), 2)
         value[frame["kind"].eq("score").to_numpy()] = score[frame["kind"].eq("score").to_numpy()]
         value[frame["kind"].eq("avg").to_numpy()] = score[frame["kind"].eq("avg").to_numpy()]

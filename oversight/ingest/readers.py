@@ -38,6 +38,7 @@ class RawTable:
     encoding: str = ""
     sheet: str = ""
     warnings: list[Problem] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
 
 
 def _noop(percent: int, detail: str) -> None:
@@ -177,7 +178,7 @@ def _read_csv(data: bytes, filename: str, progress: Progress) -> RawTable:
             io.BytesIO(data),
             encoding=encoding,
             sep=delimiter,
-            dtype=str,
+            dtype=object,
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=True,
@@ -215,7 +216,10 @@ def _read_csv(data: bytes, filename: str, progress: Progress) -> RawTable:
             [Problem("The file has a header row but no data rows.", row=1, file=filename)]
         )
     return RawTable(
-        frame=frame, file_type="csv", encoding=encoding.replace("cp1252", "windows-1252")
+        frame=frame,
+        file_type="csv",
+        encoding=encoding.replace("cp1252", "windows-1252"),
+        header=header,
     )
 
 
@@ -416,7 +420,9 @@ def _read_workbook(workbook, filename: str, header_sets: list[set[str]], progres
                 )
             ]
         )
-    return RawTable(frame=frame, file_type="xlsx", sheet=chosen.title, warnings=warnings)
+    return RawTable(
+        frame=frame, file_type="xlsx", sheet=chosen.title, warnings=warnings, header=header
+    )
 
 
 def _size(n: int) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from systems.authorization import is_national, visible_organisations
+
 from ..models import (
     InputKind,
     MetricUpload,
@@ -28,20 +30,13 @@ COMPARED = [
 ]
 
 
-def _scope(user: Any) -> str:
-    """``all`` for users who see every organisation, otherwise ``own``."""
-    try:
-        from systems.authorization import Permission, has_permission
-    except ImportError:  # roles not installed: staff see everything
-        return "all" if getattr(user, "is_staff", False) else "own"
-    return "all" if has_permission(user, Permission.VIEW_ALL) else "own"
-
-
 def uploads_for(user: Any) -> QuerySet[MetricUpload]:
     """Uploads the user may see: all of them for national users, their own otherwise."""
     uploads = MetricUpload.objects.select_related("uploaded_by").order_by("-created_at", "-id")
-    if _scope(user) == "all":
+    if is_national(user):
         return uploads
+    if not getattr(user, "pk", None) or getattr(user, "api_token", None) is not None:
+        return uploads.filter(uploaded_by_label=getattr(user, "username", ""), uploaded_by=None)
     return uploads.filter(uploaded_by=user)
 
 
@@ -160,5 +155,8 @@ def reconciliation(period: ReportingPeriod, user: Any = None) -> Reconciliation:
                 if not same:
                     differences.append(field_name)
         rows.append(ComparedRow(code, name, peer_group, mine, published, differences))
+    if user is not None and not is_national(user):
+        visible = set(visible_organisations(user).values_list("code", flat=True))
+        rows = [r for r in rows if r.code in visible]
     rows.sort(key=lambda r: (not r.differences, r.peer_group, r.code))
     return Reconciliation(period=period, run_id=run_id, rows=rows)

@@ -15,8 +15,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
@@ -35,7 +37,14 @@ from ..models import (
 )
 from .problems import FileRejected, Problem
 from .readers import ROW, Limits, read_table
-from .validation import HEADER_SETS, KIND_RATING, KIND_SCORE, KIND_VALUE, Reference, validate
+from .validation import (
+    HEADER_SETS,
+    KIND_RATING,
+    KIND_SCORE,
+    KIND_VALUE,
+    Reference,
+    validate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +150,12 @@ def receive_upload(
     via: str = "web",
     segment: bool = True,
     enqueue: bool = True,
+    allowed_codes: list[str] | None = None,
 ) -> Received:
     """Keep the file and start its processing (on commit). Content already imported, or
-    being imported now, is recognised and the earlier upload returned instead."""
+    being imported now, is recognised and the earlier upload returned instead.
+    ``allowed_codes`` limits the organisations the file may carry (the uploader's scope;
+    see :func:`upload_scope`)."""
     if len(content) > settings.METRIC_UPLOAD_MAX_BYTES:
         raise UploadRefused(
             f"{filename} is {len(content) / 1048576:.1f} MB; the largest file accepted is "
@@ -176,7 +188,7 @@ def receive_upload(
                 f"This file's content was already uploaded as upload {earlier.pk} "
                 f"({earlier.original_name}, {when}); it was not imported again.",
             )
-        user = actor if hasattr(actor, "get_username") else None
+        user = actor if isinstance(actor, AbstractBaseUser) else None
         upload = MetricUpload(
             original_name=filename[:255],
             sha256=digest,
@@ -186,6 +198,7 @@ def receive_upload(
             uploaded_by_label=audit.actor_label(actor),
             via=via,
             segment_after_import=segment,
+            allowed_codes=sorted(allowed_codes) if allowed_codes is not None else None,
         )
         upload.file.save(f"{digest[:16]}-{_safe_name(filename)}", ContentFile(content), save=False)
         upload.save()
@@ -199,6 +212,16 @@ def receive_upload(
         if enqueue:
             _enqueue(upload)
     return Received(upload, True)
+
+
+def upload_scope(user: Any) -> list[str] | None:
+    """The organisation codes ``user`` may upload for: ``None`` (any) for national users,
+    otherwise the organisations they can see (an ICB analyst: the ICB and its trusts)."""
+    from systems.authorization import Permission, has_permission, visible_organisations
+
+    if has_permission(user, Permission.VIEW_ALL):
+        return None
+    return list(visible_organisations(user).values_list("code", flat=True))
 
 
 def _safe_name(filename: str) -> str:
@@ -270,7 +293,11 @@ def _validate_and_import(upload: MetricUpload, actor: Any) -> bool:
     filename = upload.original_name
     try:
         raw = read_table(
-            content, filename, header_sets=HEADER_SETS, limits=limits(), progress=progress
+            content,
+            filename,
+            header_sets=HEADER_SETS,
+            limits=limits(),
+            progress=progress,
         )
         _set(
             upload,
@@ -282,7 +309,12 @@ def _validate_and_import(upload: MetricUpload, actor: Any) -> bool:
             stage_detail=f"Checking {len(raw.frame):,} rows",
         )
         checked = validate(
-            raw.frame, reference_data(), requested=upload.requested_format, filename=filename
+            raw.frame,
+            reference_data(),
+            requested=upload.requested_format,
+            filename=filename,
+            header=raw.header,
+            allowed=set(upload.allowed_codes) if upload.allowed_codes is not None else None,
         )
     except FileRejected as rejected:
         _reject(upload, [p.as_dict() for p in rejected.problems], [], actor)
@@ -439,47 +471,101 @@ def store_rows(upload: MetricUpload, rows: pd.DataFrame, actor: Any) -> dict[str
     return {"created": created, "superseded": superseded, "unchanged": unchanged}
 
 
-STAGING_COLUMNS = [
-    "period_id",
-    "organisation_id",
-    "metric_id",
-    "kind",
-    "value",
-    "text",
-    "reporting_date",
-    "reporting_period_text",
-    "note",
-]
+STRING_COLUMNS = ["metric_id", "kind", "text", "reporting_period_text", "note"]
+
+
+def _binary_copy(rows: pd.DataFrame, codes: dict[str, np.ndarray]) -> bytes:
+    """The rows in PostgreSQL's binary COPY format: ids as int8, the value as float8
+    (NaN for none), and every text or date column as an int4 code into a small
+    dictionary. Fixed-width fields, so the whole buffer is one NumPy record array."""
+    fields = [
+        ("period_id", ">i8", rows["period_id"].to_numpy()),
+        ("organisation_id", ">i8", rows["organisation_id"].to_numpy()),
+        ("value", ">f8", rows["value"].to_numpy(dtype="float64")),
+        *[(name, ">i4", codes[name]) for name in [*STRING_COLUMNS, "reporting_date"]],
+    ]
+    layout = [("count", ">i2")]
+    for name, kind, _ in fields:
+        layout += [(f"{name}_len", ">i4"), (name, kind)]
+    records = np.empty(len(rows), dtype=layout)
+    records["count"] = len(fields)
+    for name, kind, values in fields:
+        records[f"{name}_len"] = np.dtype(kind).itemsize
+        records[name] = values
+    header = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+    return header + records.tobytes() + (-1).to_bytes(2, "big", signed=True)
 
 
 def _store_postgres(
     upload: MetricUpload, rows: pd.DataFrame, user: Any, label: str, source: str
 ) -> dict[str, int]:
-    buffer = io.StringIO()
-    out = rows[STAGING_COLUMNS].copy()
-    out["reporting_date"] = out["reporting_date"].map(
-        lambda d: None if d is None or pd.isna(d) else d.isoformat()
-    )
-    out.to_csv(buffer, header=False, index=False, na_rep=r"\N")
-    buffer.seek(0)
+    codes: dict[str, np.ndarray] = {}
+    dictionary: list[tuple[str, int, str | None]] = []
+    for name in [*STRING_COLUMNS, "reporting_date"]:
+        column_codes, uniques = pd.factorize(rows[name], use_na_sentinel=False)
+        codes[name] = column_codes.astype("int32")
+        for code, value in enumerate(uniques):
+            if value is None or (not isinstance(value, str) and pd.isna(value)):
+                text = None
+            else:
+                text = value.isoformat() if name == "reporting_date" else str(value)
+            dictionary.append((name, code, text))
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMP TABLE ingest_rows (period_id bigint, organisation_id bigint, "
-            "metric_id varchar(10), kind varchar(14), value double precision, "
-            "text varchar(200), reporting_date date, reporting_period_text varchar(60), "
-            "note text) ON COMMIT DROP"
+            "CREATE TEMP TABLE ingest_rows (period_id int8, organisation_id int8, "
+            "value float8, metric_id int4, kind int4, text int4, reporting_period_text int4, "
+            "note int4, reporting_date int4) ON COMMIT DROP"
         )
-        cursor.copy_expert("COPY ingest_rows FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+        cursor.execute(
+            "CREATE TEMP TABLE ingest_strings (name text, code int4, value text) ON COMMIT DROP"
+        )
+        cursor.copy_expert(
+            "COPY ingest_rows FROM STDIN WITH (FORMAT binary)",
+            io.BytesIO(_binary_copy(rows, codes)),
+        )
+        buffer = io.StringIO()
+        pd.DataFrame(dictionary, columns=["name", "code", "value"]).to_csv(
+            buffer, header=False, index=False, na_rep="\\N"
+        )
+        buffer.seek(0)
+        cursor.copy_expert("COPY ingest_strings FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
         cursor.execute("ANALYZE ingest_rows")
+        cursor.execute("ANALYZE ingest_strings")
+        cursor.execute(
+            """
+            CREATE TEMP TABLE ingest_values ON COMMIT DROP AS
+            WITH dict AS (
+                SELECT name, array_agg(value ORDER BY code) AS vals
+                FROM ingest_strings GROUP BY name
+            ), d AS (
+                SELECT
+                    (SELECT vals FROM dict WHERE name = 'metric_id') AS metric_id,
+                    (SELECT vals FROM dict WHERE name = 'kind') AS kind,
+                    (SELECT vals FROM dict WHERE name = 'text') AS text,
+                    (SELECT vals FROM dict WHERE name = 'reporting_date') AS reporting_date,
+                    (SELECT vals FROM dict WHERE name = 'reporting_period_text') AS period_text,
+                    (SELECT vals FROM dict WHERE name = 'note') AS note
+            )
+            SELECT r.period_id, r.organisation_id, d.metric_id[r.metric_id + 1] AS metric_id,
+                d.kind[r.kind + 1] AS kind, NULLIF(r.value, 'NaN') AS value,
+                coalesce(d.text[r.text + 1], '') AS text,
+                d.reporting_date[r.reporting_date + 1]::date AS reporting_date,
+                coalesce(d.period_text[r.reporting_period_text + 1], '')
+                    AS reporting_period_text,
+                coalesce(d.note[r.note + 1], '') AS note
+            FROM ingest_rows AS r CROSS JOIN d
+            """
+        )
+        cursor.execute("ANALYZE ingest_values")
         cursor.execute(
             """
             UPDATE oversight_metricvalue AS mv SET superseded_at = %s
-            FROM ingest_rows AS r
+            FROM ingest_values AS r
             WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
               AND mv.organisation_id = r.organisation_id AND mv.metric_id = r.metric_id
               AND (mv.kind, mv.value, mv.text, mv.reporting_date)
-                  IS DISTINCT FROM (r.kind, r.value, coalesce(r.text, ''), r.reporting_date)
+                  IS DISTINCT FROM (r.kind, r.value, r.text, r.reporting_date)
             """,
             [now],
         )
@@ -489,10 +575,9 @@ def _store_postgres(
             INSERT INTO oversight_metricvalue (period_id, organisation_id, metric_id, kind,
                 value, text, reporting_date, reporting_period_text, note, source, upload_id,
                 recorded_by_id, recorded_by_label, recorded_at, superseded_at)
-            SELECT r.period_id, r.organisation_id, r.metric_id, r.kind, r.value,
-                coalesce(r.text, ''), r.reporting_date, coalesce(r.reporting_period_text, ''),
-                coalesce(r.note, ''), %s, %s, %s, %s, %s, NULL
-            FROM ingest_rows AS r
+            SELECT r.period_id, r.organisation_id, r.metric_id, r.kind, r.value, r.text,
+                r.reporting_date, r.reporting_period_text, r.note, %s, %s, %s, %s, %s, NULL
+            FROM ingest_values AS r
             WHERE NOT EXISTS (
                 SELECT 1 FROM oversight_metricvalue AS mv
                 WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
@@ -501,7 +586,7 @@ def _store_postgres(
             [source, upload.pk, getattr(user, "pk", None), label, now],
         )
         created = cursor.rowcount
-        cursor.execute("DROP TABLE ingest_rows")
+        cursor.execute("DROP TABLE ingest_values, ingest_rows, ingest_strings")
     return {"created": created, "superseded": superseded, "unchanged": len(rows) - created}
 
 

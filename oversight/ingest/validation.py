@@ -7,6 +7,7 @@ Every check is vectorised, so a million-row file is checked in seconds.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -248,6 +249,23 @@ def _period_slug(text: str) -> str:
     return ""
 
 
+def per_unique(series: pd.Series, func) -> pd.Series:
+    """``func`` applied once per distinct value (files repeat codes, ids and periods on
+    every row), as an object Series aligned with ``series``."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [func(u) for u in uniques]
+    return pd.Series(mapped.take(codes), index=series.index, dtype=object)
+
+
+def _strip(value) -> str:
+    return "" if value is None or value != value else str(value).strip()
+
+
+def _strip_upper(value) -> str:
+    return _strip(value).upper()
+
+
 class _Errors:
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
@@ -277,14 +295,22 @@ class _Errors:
 
 
 def validate(
-    raw: pd.DataFrame, reference: Reference, *, requested: str = "", filename: str = ""
+    raw: pd.DataFrame,
+    reference: Reference,
+    *,
+    requested: str = "",
+    filename: str = "",
+    header: list[str] | None = None,
+    allowed: set[str] | None = None,
 ) -> Validated:
     """Check every row of ``raw`` (text cells plus ``_row``); rows are stored only when
-    ``errors`` is empty."""
-    fmt = detect_format(list(raw.columns), requested, filename)
+    ``errors`` is empty. ``header`` is the file's full header row when ``raw`` holds only
+    the columns that are used; ``allowed`` (codes) limits whom the uploader may upload for."""
+    header = header or [c for c in raw.columns if c != ROW]
+    fmt = detect_format(header, requested, filename)
     cols = fmt.mapping
     warnings: list[Problem] = []
-    unexpected = [c for c in raw.columns if c != ROW and c not in fmt.columns]
+    unexpected = [c for c in header if c != ROW and c not in fmt.columns]
     if unexpected:
         warnings.append(
             Problem(
@@ -300,11 +326,11 @@ def validate(
         column = cols.get(canonical)
         if column is None or column not in raw.columns:
             return pd.Series("", index=raw.index, dtype=object)
-        return raw[column].astype(str).str.strip()
+        return per_unique(raw[column], _strip)
 
     frame = pd.DataFrame({ROW: raw[ROW].to_numpy()}, index=raw.index)
-    org_code = text("org_code").str.upper()
-    metric_id = text("metric_id").str.upper()
+    org_code = per_unique(text("org_code"), str.upper)
+    metric_id = per_unique(text("metric_id"), str.upper)
     period_text = text("period")
     value_text = text("value")
     reporting = text("reporting")
@@ -320,9 +346,7 @@ def validate(
 
     # Periods.
     periods = reference.periods
-    distinct = pd.Series(period_text.unique())
-    slug_of = dict(zip(distinct, distinct.map(_period_slug), strict=True))
-    slug = period_text.map(slug_of)
+    slug = per_unique(period_text, _period_slug)
     bad_form = period_text.ne("") & slug.eq("")
     errors.add(
         frame,
@@ -357,6 +381,16 @@ def validate(
         org_code,
         "Unknown organisation code: not an NHS trust or ICB in the reference data.",
     )
+    if allowed is not None:
+        outside = known_org & ~org_code.isin(allowed)
+        errors.add(
+            frame,
+            outside,
+            cols["org_code"],
+            org_code,
+            "Outside your scope: you may upload only for your ICB and the trusts it hosts.",
+        )
+        known_org = known_org & ~outside
     o = orgs.reindex(org_code.where(known_org))
     org_id = pd.Series(o["id"].to_numpy(), index=raw.index)
     peer_group = pd.Series(o["peer_group"].to_numpy(), index=raw.index)
@@ -384,7 +418,10 @@ def validate(
     kind[in_catalogue] = found["kind"].to_numpy()[in_catalogue.to_numpy()]
     kind[metric_id.eq(OVERRIDE_FLAG_ID)] = KIND_FLAG
     kind[metric_id.eq(PROGRAMME_ID)] = KIND_PROGRAMME
-    published = metric_id.isin(PUBLISHED_IDS) | metric_id.str.match(PUBLISHED_DOMAIN_RE)
+    domain_re = re.compile(PUBLISHED_DOMAIN_RE)
+    published = per_unique(
+        metric_id, lambda m: m in PUBLISHED_IDS or bool(domain_re.match(m))
+    ).astype(bool)
     kind[published] = KIND_PUBLISHED
     unknown_metric = metric_id.ne("") & kind.eq("") & period_ok
     if unknown_metric.any():
@@ -399,9 +436,14 @@ def validate(
     groups = pd.Series(found["peer_groups"].to_numpy(), index=raw.index)
     checkable = in_catalogue & known_org
     if checkable.any():
-        applies = pd.Series(True, index=raw.index)
-        pairs = pd.DataFrame({"g": groups[checkable], "p": peer_group[checkable]})
-        applies[checkable] = [p in g for g, p in zip(pairs["g"], pairs["p"], strict=True)]
+        allowed = reference.metrics[["methodology", "metric_id", "peer_groups"]].explode(
+            "peer_groups"
+        )
+        allowed_index = pd.MultiIndex.from_frame(allowed.dropna())
+        applies = pd.Series(
+            pd.MultiIndex.from_arrays([methodology, metric_id, peer_group]).isin(allowed_index),
+            index=raw.index,
+        )
         wrong = checkable & ~applies
         if wrong.any():
             message = (
@@ -502,7 +544,7 @@ def validate(
 
     # Yes/no flags: the financial override (OF5004) and the programme (OF5007).
     flag = kind.isin([KIND_FLAG, KIND_PROGRAMME])
-    lowered = value_text.str.lower()
+    lowered = value_text[flag].str.lower().reindex(raw.index, fill_value="")
     flag_value = pd.Series(np.nan, index=raw.index)
     flag_value[flag & lowered.isin(YES)] = 1.0
     flag_value[flag & lowered.isin(NO)] = 0.0
@@ -536,18 +578,12 @@ def validate(
 
     # Reporting dates: ISO or day/month/year dates become dates; anything else is kept as
     # text (NHS England writes e.g. "Month 12 2025/26").
-    iso = pd.to_datetime(reporting.where(reporting.ne("")), format="%Y-%m-%d", errors="coerce")
-    uk = pd.to_datetime(
-        reporting.where(iso.isna() & reporting.ne("")), format="%d/%m/%Y", errors="coerce"
-    )
-    reporting_date = iso.fillna(uk)
+    reporting_date = per_unique(reporting, _parse_date)
     reporting_text = reporting.where(reporting_date.isna(), "")
 
     # Duplicates: the same organisation, metric and period twice.
     stored = kind.ne("") & known_org & period_ok & ~blank
-    key = pd.DataFrame(
-        {"o": org_code, "m": metric_id, "p": slug, "v": value.map(str) + "|" + text_value}
-    )
+    key = pd.DataFrame({"o": org_code, "m": metric_id, "p": slug, "v": value, "t": text_value})
     keyed = key[stored]
     duplicated = keyed.duplicated(["o", "m", "p"], keep=False)
     identical_duplicates = 0
@@ -556,8 +592,12 @@ def validate(
         group = [dups["o"], dups["m"], dups["p"]]
         first_row = frame.loc[dups.index, ROW].groupby(group).transform("min")
         first_value = dups["v"].groupby(group).transform("first")
+        first_text = dups["t"].groupby(group).transform("first")
+        same = ((dups["v"] == first_value) | (dups["v"].isna() & first_value.isna())) & (
+            dups["t"] == first_text
+        )
         conflicting = pd.Series(False, index=raw.index)
-        conflicting[dups.index] = (dups["v"] != first_value).to_numpy()
+        conflicting[dups.index] = (~same).to_numpy()
         message = pd.Series("", index=raw.index, dtype=object)
         message[dups.index] = (
             "Duplicate of row "
@@ -565,7 +605,7 @@ def validate(
             + " (same organisation, metric and period) with a different value."
         )
         errors.add(frame, conflicting, cols["value"], value_text, message)
-        repeat = keyed.duplicated(["o", "m", "p", "v"], keep="first")
+        repeat = keyed.duplicated(["o", "m", "p", "v", "t"], keep="first")
         identical_duplicates = int(repeat.sum())
         stored[repeat[repeat].index] = False
 
@@ -601,10 +641,8 @@ def validate(
                 "kind": stored_kind[stored],
                 "value": value[stored].astype("float64"),
                 "text": text_value[stored],
-                "reporting_date": reporting_date[stored]
-                .dt.date.astype(object)
-                .where(reporting_date[stored].notna(), None),
-                "reporting_period_text": reporting_text[stored].str.slice(0, 60),
+                "reporting_date": reporting_date[stored],
+                "reporting_period_text": per_unique(reporting_text[stored], lambda t: t[:60]),
                 "note": note[stored],
                 ROW: frame.loc[stored, ROW],
             }
@@ -636,6 +674,17 @@ def _with_published_ranks(rows: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame
     return pd.concat([rows, ranked], ignore_index=True)
 
 
+def _parse_date(text: str):
+    """A date from ``YYYY-MM-DD`` or ``DD/MM/YYYY`` (a time part is ignored); else None."""
+    head = text.split("T")[0].split(" ")[0]
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.datetime.strptime(head, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
 def _bound(x: float) -> str:
     return f"{x:g}"
 
@@ -652,14 +701,15 @@ def _reference_warnings(
     warnings = []
     if "name" not in fmt.mapping:
         return warnings
+    firsts_index = org_code[known_org].drop_duplicates().index
     firsts = pd.DataFrame(
         {
-            "code": org_code[known_org],
-            "name": raw.loc[known_org, fmt.mapping["name"]].astype(str).str.strip(),
-            "region": raw.loc[known_org, fmt.mapping["region"]].astype(str).str.strip(),
-            ROW: raw.loc[known_org, ROW],
+            "code": org_code[firsts_index],
+            "name": raw.loc[firsts_index, fmt.mapping["name"]].map(_strip),
+            "region": raw.loc[firsts_index, fmt.mapping["region"]].map(_strip),
+            ROW: raw.loc[firsts_index, ROW],
         }
-    ).drop_duplicates("code")
+    )
     orgs = reference.organisations
     for code, name, region, row in firsts.itertuples(index=False):
         expected = orgs.at[code, "name"]

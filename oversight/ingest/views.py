@@ -10,11 +10,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from systems.authorization import Permission, has_permission
+
 from ..models import MetricUpload, ReportingPeriod, UploadFormat
 from . import selectors
 from .presenters import UploadPresenter
 from .problems import report_csv
-from .services import CannotRetry, UploadRefused, receive_upload, retry_upload
+from .services import CannotRetry, UploadRefused, receive_upload, retry_upload, upload_scope
 from .validation import TEMPLATE_COLUMNS
 
 FORMAT_CHOICES = [("", "Work it out from the columns"), *list(UploadFormat.choices)]
@@ -37,6 +39,9 @@ def _csv_response(text: str, filename: str) -> HttpResponse:
 
 @login_required
 def upload_list(request: HttpRequest) -> HttpResponse:
+    may_upload = has_permission(request.user, Permission.UPLOAD_METRICS)
+    if request.method == "POST" and not may_upload:
+        raise Http404("Not found.")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         incoming = form.cleaned_data["file"]
@@ -47,6 +52,7 @@ def upload_list(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 requested_format=form.cleaned_data["format"],
                 via="web",
+                allowed_codes=upload_scope(request.user),
             )
         except UploadRefused as exc:
             form.add_error("file", str(exc))
@@ -58,7 +64,11 @@ def upload_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "uploads/list.html",
-        {"form": form, "uploads": [UploadPresenter(u) for u in uploads]},
+        {
+            "form": form,
+            "may_upload": may_upload,
+            "uploads": [UploadPresenter(u) for u in uploads],
+        },
     )
 
 

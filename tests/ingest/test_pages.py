@@ -11,14 +11,25 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from oversight.ingest.services import process_upload, receive_upload
 from oversight.models import MetricUpload, MetricValue, UploadStatus
+from systems.models import Role, Trust
+from systems.services import grant_role
 
 from .files import template_file
 
 
 @pytest.fixture
 def analyst(client, methodologies):
-    user = get_user_model().objects.create_user("analyst", password="x", is_staff=True)
+    """An analyst in the national team (may upload for any organisation)."""
+    user = get_user_model().objects.create_user("analyst", password="x")
+    grant_role(user=user, role=Role.NATIONAL, actor="test")
     client.force_login(user)
+    return user
+
+
+def icb_analyst_for(code: str):
+    trust = Trust.objects.get(code=code)
+    user = get_user_model().objects.create_user(f"icb-{code}")
+    grant_role(user=user, role=Role.ICB_ANALYST, icb=trust.icb_from_2026, actor="test")
     return user
 
 
@@ -146,9 +157,35 @@ def test_someone_elses_upload_is_not_found(client, analyst):
         actor=other,
         enqueue=False,
     )
-    analyst.is_staff = False
-    analyst.save()
+    assert client.get(f"/uploads/{received.upload.pk}/").status_code == 200  # national
+    client.force_login(icb_analyst_for("RHA"))
     assert client.get(f"/uploads/{received.upload.pk}/").status_code == 404
+    assert client.get(f"/uploads/{received.upload.pk}/problems.csv").status_code == 404
+
+
+def test_an_icb_analyst_uploads_only_for_their_icb(
+    client, methodologies, django_capture_on_commit_callbacks
+):
+    client.force_login(icb_analyst_for("RHA"))
+    content = template_file(
+        [["RHA", "OF0082", "Q1 2025/26", "4.8"], ["RKL", "OF0082", "Q1 2025/26", "4.1"]]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_file(client, content)
+    html = client.get(response["Location"]).content.decode()
+    assert "Row 3, org_code: Outside your scope" in html
+    assert MetricValue.objects.count() == 0
+
+
+def test_a_role_without_uploads_cannot_post(client, methodologies):
+    trust = Trust.objects.get(code="RHA")
+    user = get_user_model().objects.create_user("director")
+    grant_role(user=user, role=Role.REGIONAL, region=trust.region, actor="test")
+    client.force_login(user)
+    assert "does not include uploading" in client.get("/uploads/").content.decode()
+    response = post_file(client, template_file([["RHA", "OF0082", "Q1 2025/26", "4.8"]]))
+    assert response.status_code == 404
+    assert not MetricUpload.objects.exists()
 
 
 def test_reconciliation_page_without_published_results(client, analyst):

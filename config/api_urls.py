@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from oversight import api as oversight_api
+from oversight.ingest import api as ingest_api
 from systems import api as systems_api
 
 app_name = "api"
@@ -27,12 +28,14 @@ router.register("metric-values", oversight_api.MetricValueViewSet, basename="met
 router.register("runs", oversight_api.RunViewSet, basename="run")
 router.register("assessments", oversight_api.AssessmentViewSet, basename="assessment")
 router.register("league-tables", oversight_api.LeagueTableViewSet, basename="league-table")
+router.register("uploads", ingest_api.UploadViewSet, basename="upload")
 router.register("tokens", systems_api.ApiTokenViewSet, basename="token")
 router.register("audit-events", systems_api.AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("v1/me/", systems_api.MeView.as_view(), name="me"),
+    path("v1/reconciliation/", ingest_api.ReconciliationView.as_view(), name="reconciliation"),
     path(
         "v1/explanations/<str:period>/<str:code>/",
         oversight_api.ExplanationView.as_view(),

@@ -79,6 +79,11 @@ MATRIX: list[Entry] = [
         out={"period": "{period}", "code": "{other}"},
     ),
     E("api:me"),
+    # --- API: uploads and the comparison with published results ---------------------------
+    E("api:upload-list"),
+    # Allowed callers reach the parser, which wants multipart (415 for this JSON body).
+    E("api:upload-list", method="post", ok=415, allowed=frozenset({"national", "icb_analyst"})),
+    E("api:reconciliation", query="period={period}"),
     # --- API: national administration --------------------------------------------------
     E("api:token-list", allowed=NATIONAL_PERSON),
     E("api:token-detail", {"pk": "{token}"}, allowed=NATIONAL_PERSON),
@@ -106,25 +111,28 @@ MATRIX: list[Entry] = [
     E("systems:login", public=True, page=True),
     E("systems:logout", method="post", ok=302, public=True, page=True),
     E("systems:audit", allowed=NATIONAL_PERSON, page=True),
+    E("uploads:list", allowed=PEOPLE, page=True),
+    E("uploads:template", allowed=PEOPLE, page=True),
+    E("uploads:reconciliation", allowed=PEOPLE, page=True),
 ]
 
 #: URLs the matrix does not check, and why.
 NOT_CHECKED: dict[str, str] = {
     "healthz": "infrastructure health check, public by design (no data)",
+    # One upload is seen by its uploader and the national team: tests/ingest/test_pages.py
+    # and tests/ingest/test_api.py check each of these for owner, national, other, anonymous.
+    "uploads:detail": "per-uploader scope: tests/ingest/test_pages.py",
+    "uploads:status": "per-uploader scope: tests/ingest/test_pages.py",
+    "uploads:report": "per-uploader scope: tests/ingest/test_pages.py",
+    "uploads:retry": "per-uploader scope: tests/ingest/test_pages.py",
+    "api:upload-detail": "per-uploader scope: tests/ingest/test_api.py",
+    "api:upload-retry": "per-uploader scope: tests/ingest/test_api.py",
 }
 #: Namespaces the matrix does not check, and why.
 NOT_CHECKED_NAMESPACES: dict[str, str] = {
     "admin": "Django admin: staff only; its model pages check has_permission (tests/systems)",
 }
 #: Pages other capabilities are adding; they move into MATRIX as their scope rules land.
-AWAITING_ENTRIES: dict[str, str] = {
-    "uploads:list": "metric uploads: pages",
-    "uploads:template": "metric uploads: pages",
-    "uploads:detail": "metric uploads: pages",
-    "uploads:status": "metric uploads: pages",
-    "uploads:report": "metric uploads: pages",
-    "uploads:retry": "metric uploads: pages",
-    "uploads:reconciliation": "metric uploads: pages",
-}
+AWAITING_ENTRIES: dict[str, str] = {}
 
 __all__ = ["MATRIX", "NOT_CHECKED", "SCOPED_ROLES", "Entry"]

@@ -30,7 +30,7 @@ STEPS = [
 @dataclass
 class Step:
     label: str
-    state: str  # done, current, todo
+    state: str  # done, current, failed, todo
 
 
 @dataclass

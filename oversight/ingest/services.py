@@ -616,7 +616,10 @@ def _recompute(upload: MetricUpload, actor: Any) -> None:
         status=UploadStatus.DONE,
         progress=100,
         summary=summary,
-        stage_detail="Done" if not skipped else f"Done; {len(skipped)} period(s) not segmented",
+        stage_detail=(
+            f"Imported and segmented {len(periods) - len(skipped)} of {len(periods)} "
+            f"period{'s' if len(periods) != 1 else ''}"
+        ),
         finished_at=timezone.now(),
     )
     audit.record(

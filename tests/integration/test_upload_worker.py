@@ -20,7 +20,7 @@ from oversight.models import MetricUpload, ReportingPeriod, RunStatus, Segmentat
 from oversight.services import load_methodologies, pin_cut_points
 from systems.services import load_reference_data
 from tests.conftest import EXAMPLES
-from tests.ingest.files import template_file
+from tests.ingest.files import nhse_file, nhse_rows_for, template_file
 
 pytestmark = pytest.mark.integration
 
@@ -55,15 +55,22 @@ def status_of(upload: MetricUpload) -> str:
 
 
 def test_upload_processed_by_a_real_worker(loaded):
+    """NHS England's format, two quarters, every open trust (three peer groups)."""
+    q1 = ReportingPeriod.objects.by_key("Q1 2025/26")
+    content = nhse_file(nhse_rows_for(q1) + nhse_rows_for(loaded))
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        received = receive_upload(content=EXAMPLE, filename="nof.csv", actor="analyst")
+        received = receive_upload(content=content, filename="nof.csv", actor="analyst")
         wait_for(lambda: status_of(received.upload) == UploadStatus.DONE)
     upload = MetricUpload.objects.get(pk=received.upload.pk)
-    loaded.refresh_from_db()
-    run = loaded.current_run
-    assert run.status == RunStatus.COMPLETED and run.trigger == "upload"
-    assert list(upload.runs.all()) == [run]
-    assert run.segment_counts["1"] == 1 and run.segment_counts["4"] == 4
+    assert upload.summary["by_period"].keys() == {"Q1 2025/26", "Q2 2025/26"}
+    runs = list(upload.runs.order_by("period__start_date"))
+    assert [r.period.label for r in runs] == ["Q1 2025/26", "Q2 2025/26"]
+    for run in runs:
+        run.period.refresh_from_db()
+        assert run.period.current_run_id == run.pk
+        assert run.status == RunStatus.COMPLETED and run.trigger == "upload"
+        groups = set(run.assessments.filter(segmented=True).values_list("peer_group", flat=True))
+        assert groups == {"acute", "mental-health-and-community", "ambulance"}
 
 
 def test_worker_killed_mid_run_leaves_previous_run_current_and_retry_completes(loaded, settings):

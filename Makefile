@@ -29,6 +29,7 @@ demo: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py load_reference_data
 	DEBUG=1 $(BIN)/python manage.py load_methodologies
 	DEBUG=1 $(BIN)/python manage.py load_demo_data
+	DEBUG=1 $(BIN)/python manage.py load_demo_users
 
 run: demo
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)

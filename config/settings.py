@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrganisationKindEnum": "systems.models.OrganisationKind",
         "InputKindEnum": "oversight.models.InputKind",
+        "UploadFormatEnum": "oversight.models.UploadFormat",
     },
 }
 

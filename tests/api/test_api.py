@@ -180,3 +180,23 @@ def test_cached_results_follow_a_new_run(api):
     assert {r["run"] for r in after["results"]} == {run.pk}
     league = get(api, "regional", LEAGUE).json()
     assert league["count"] == 14
+
+
+def test_browser_sessions_need_the_csrf_token_to_change_anything(api):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(api.users["national"])
+    refused = client.post(
+        "/api/v1/tokens/", {"name": "x", "role": "national"}, content_type="application/json"
+    )
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["message"].startswith("CSRF Failed")
+    assert client.get("/api/v1/tokens/").status_code == 200
+
+
+def test_cached_answers_still_answer_304(api):
+    first = get(api, "regional", LEAGUE)
+    second = get(api, "regional", LEAGUE, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert second.status_code == 304
+    assert second["ETag"] == first["ETag"]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from systems import audit
+from systems.authorization import Permission, has_permission
 
 from .models import (
     Methodology,
@@ -14,8 +15,35 @@ from .models import (
 )
 
 
-class AuditedAdmin(admin.ModelAdmin):
-    """Policy edits through the admin are recorded like any other change."""
+def _staff_with(request, permission) -> bool:
+    user = request.user
+    return user.is_active and user.is_staff and has_permission(user, permission)
+
+
+class NationalViewAdmin(admin.ModelAdmin):
+    """Seen in the admin by national staff (``view_all``)."""
+
+    def has_module_permission(self, request):
+        return _staff_with(request, Permission.VIEW_ALL)
+
+    def has_view_permission(self, request, obj=None):
+        return _staff_with(request, Permission.VIEW_ALL)
+
+
+class AuditedAdmin(NationalViewAdmin):
+    """Policy edits through the admin are recorded like any other change, and need
+    ``permission`` (checked by ``has_permission``)."""
+
+    permission = Permission.MANAGE_METHODOLOGIES
+
+    def has_add_permission(self, request):
+        return _staff_with(request, self.permission)
+
+    def has_change_permission(self, request, obj=None):
+        return _staff_with(request, self.permission)
+
+    def has_delete_permission(self, request, obj=None):
+        return _staff_with(request, self.permission)
 
     def save_model(self, request, obj, form, change):
         before = None
@@ -124,7 +152,7 @@ class ReportingPeriodAdmin(AuditedAdmin):
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(NationalViewAdmin):
     def has_add_permission(self, request):
         return False
 
@@ -204,6 +232,7 @@ class MetricValueAdmin(ReadOnlyAdmin):
 
 @admin.register(ProgrammeMembership)
 class ProgrammeMembershipAdmin(AuditedAdmin):
+    permission = Permission.MANAGE_PROGRAMME
     list_display = ("organisation", "entered_on", "left_on", "recorded_by_label")
     raw_id_fields = ("organisation",)
     readonly_fields = ("recorded_by_label",)

@@ -299,3 +299,16 @@ def test_admin_pages_for_roles_and_tokens_follow_has_permission(client, orgs):
     assert AuditEvent.objects.filter(action="api_token.created", object_id=str(token.pk)).exists()
     client.force_login(regional)
     assert client.get("/admin/systems/apitoken/").status_code == 403
+
+
+def test_oversight_admin_follows_has_permission(client, orgs):
+    national = User.objects.create_user("nat-staff", password="x", is_staff=True)
+    grant_role(user=national, role=Role.NATIONAL, actor="test")
+    analyst = User.objects.create_user("ana-staff", password="x", is_staff=True)
+    grant_role(user=analyst, role=Role.ICB_ANALYST, icb=orgs["icb"], actor="test")
+    client.force_login(national)
+    assert client.get("/admin/oversight/programmemembership/add/").status_code == 200
+    assert client.get("/admin/oversight/segmentationrun/").status_code == 200
+    client.force_login(analyst)
+    assert client.get("/admin/oversight/programmemembership/").status_code == 403
+    assert client.get("/admin/oversight/methodology/").status_code == 403

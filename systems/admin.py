@@ -72,6 +72,12 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ("actor_label", "object_repr", "reason")
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
 
+    def has_module_permission(self, request):
+        return request.user.is_staff and has_permission(request.user, Permission.VIEW_AUDIT)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
     def has_add_permission(self, request):
         return False
 

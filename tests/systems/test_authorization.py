@@ -309,6 +309,8 @@ def test_oversight_admin_follows_has_permission(client, orgs):
     client.force_login(national)
     assert client.get("/admin/oversight/programmemembership/add/").status_code == 200
     assert client.get("/admin/oversight/segmentationrun/").status_code == 200
+    assert client.get("/admin/systems/auditevent/").status_code == 200
     client.force_login(analyst)
+    assert client.get("/admin/systems/auditevent/").status_code == 403
     assert client.get("/admin/oversight/programmemembership/").status_code == 403
     assert client.get("/admin/oversight/methodology/").status_code == 403

@@ -149,7 +149,7 @@ def time_ours(path: Path) -> dict[str, float]:
         raise SystemExit(
             f"upload failed: {upload.status} {upload.failure_reason} {upload.errors[:3]}"
         )
-    return {"seconds": seconds, "rows": upload.summary["rows"]}
+    return {"seconds": seconds, "rows": upload.summary["rows"], **upload.summary["timings"]}
 
 
 def time_copy(path: Path) -> float:
@@ -195,9 +195,18 @@ def main() -> None:
         ours, copies = [], []
         for _ in range(args.runs):
             copies.append(time_copy(path))
-            ours.append(time_ours(path)["seconds"])
-        ours_s, copy_s = statistics.median(ours), statistics.median(copies)
+            ours.append(time_ours(path))
+        ours_s = statistics.median(o["seconds"] for o in ours)
+        copy_s = statistics.median(copies)
+        stages = {
+            k: statistics.median(o[k] for o in ours) / 1000
+            for k in ("read_ms", "validate_ms", "store_ms")
+        }
         print(f"ours (read, validate, store): {ours_s:6.2f} s  {count / ours_s:>10,.0f} rows/s")
+        print(
+            "  of which read {read_ms:.2f} s, validate {validate_ms:.2f} s, store {store_ms:.2f} s"
+            " (the rest: hashing and keeping the file)".format(**stages)
+        )
         print(f"PostgreSQL COPY, unindexed:   {copy_s:6.2f} s  {count / copy_s:>10,.0f} rows/s")
         print(f"ratio: {ours_s / copy_s:.2f}x COPY (goal: within 3x); median of {args.runs} runs")
 

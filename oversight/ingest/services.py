@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import io
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,6 +225,10 @@ def upload_scope(user: Any) -> list[str] | None:
     return list(visible_organisations(user).values_list("code", flat=True))
 
 
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
 def _safe_name(filename: str) -> str:
     keep = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)
     return keep[-80:] or "upload"
@@ -291,6 +296,8 @@ def _validate_and_import(upload: MetricUpload, actor: Any) -> bool:
         _set(upload, progress=percent, stage_detail=detail)
 
     filename = upload.original_name
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
     try:
         raw = read_table(
             content,
@@ -299,6 +306,7 @@ def _validate_and_import(upload: MetricUpload, actor: Any) -> bool:
             limits=limits(),
             progress=progress,
         )
+        timings["read_ms"] = _ms(started)
         _set(
             upload,
             file_type=raw.file_type,
@@ -319,13 +327,14 @@ def _validate_and_import(upload: MetricUpload, actor: Any) -> bool:
     except FileRejected as rejected:
         _reject(upload, [p.as_dict() for p in rejected.problems], [], actor)
         return False
+    timings["validate_ms"] = _ms(started) - timings["read_ms"]
     warnings = [_with_sheet(p, raw.sheet) for p in raw.warnings + checked.warnings]
     _set(upload, detected_format=checked.format)
     if not checked.ok:
         _reject(upload, _problem_dicts(checked.errors, filename, raw.sheet), warnings, actor)
         return False
     _set(upload, progress=80, stage_detail=f"Storing {len(checked.rows):,} rows")
-    return _import(upload, checked.rows, warnings, actor)
+    return _import(upload, checked.rows, warnings, actor, timings)
 
 
 def _with_sheet(problem: Problem, sheet: str) -> dict[str, Any]:
@@ -380,8 +389,13 @@ def _reject(
 
 
 def _import(
-    upload: MetricUpload, rows: pd.DataFrame, warnings: list[dict[str, Any]], actor: Any
+    upload: MetricUpload,
+    rows: pd.DataFrame,
+    warnings: list[dict[str, Any]],
+    actor: Any,
+    timings: dict[str, float] | None = None,
 ) -> bool:
+    started = time.perf_counter()
     period_ids = sorted(int(p) for p in rows["period_id"].unique())
     with transaction.atomic():
         # One import per period at a time: concurrent uploads for a period queue here.
@@ -409,6 +423,7 @@ def _import(
             **counts,
             "by_kind": {k: int(v) for k, v in rows["kind"].value_counts().sort_index().items()},
             "by_period": {labels[int(p)]: int(n) for p, n in by_period.items()},
+            "timings": {**(timings or {}), "store_ms": _ms(started)},
         }
         upload.periods.set(period_ids)
         now = timezone.now()
@@ -532,9 +547,11 @@ def _store_postgres(
         cursor.copy_expert("COPY ingest_strings FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
         cursor.execute("ANALYZE ingest_rows")
         cursor.execute("ANALYZE ingest_strings")
+        # Decoded rows: the codes looked up in the dictionaries (a view, so it is read
+        # straight from the staged rows by the two statements below).
         cursor.execute(
             """
-            CREATE TEMP TABLE ingest_values ON COMMIT DROP AS
+            CREATE TEMP VIEW ingest_values AS
             WITH dict AS (
                 SELECT name, array_agg(value ORDER BY code) AS vals
                 FROM ingest_strings GROUP BY name
@@ -557,19 +574,38 @@ def _store_postgres(
             FROM ingest_rows AS r CROSS JOIN d
             """
         )
-        cursor.execute("ANALYZE ingest_values")
+        period_ids = [int(p) for p in rows["period_id"].unique()]
         cursor.execute(
-            """
-            UPDATE oversight_metricvalue AS mv SET superseded_at = %s
-            FROM ingest_values AS r
-            WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
-              AND mv.organisation_id = r.organisation_id AND mv.metric_id = r.metric_id
-              AND (mv.kind, mv.value, mv.text, mv.reporting_date)
-                  IS DISTINCT FROM (r.kind, r.value, r.text, r.reporting_date)
-            """,
-            [now],
+            "SELECT EXISTS (SELECT 1 FROM oversight_metricvalue "
+            "WHERE period_id = ANY(%s) AND superseded_at IS NULL)",
+            [period_ids],
         )
-        superseded = cursor.rowcount
+        (has_current,) = cursor.fetchone()
+        superseded = 0
+        if has_current:
+            cursor.execute(
+                """
+                UPDATE oversight_metricvalue AS mv SET superseded_at = %s
+                FROM ingest_values AS r
+                WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
+                  AND mv.organisation_id = r.organisation_id AND mv.metric_id = r.metric_id
+                  AND (mv.kind, mv.value, mv.text, mv.reporting_date)
+                      IS DISTINCT FROM (r.kind, r.value, r.text, r.reporting_date)
+                """,
+                [now],
+            )
+            superseded = cursor.rowcount
+        # With nothing current for these periods there is nothing to compare with.
+        unmatched = (
+            """
+            WHERE NOT EXISTS (
+                SELECT 1 FROM oversight_metricvalue AS mv
+                WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
+                  AND mv.organisation_id = r.organisation_id AND mv.metric_id = r.metric_id)
+            """
+            if has_current
+            else ""
+        )
         cursor.execute(
             """
             INSERT INTO oversight_metricvalue (period_id, organisation_id, metric_id, kind,
@@ -578,15 +614,13 @@ def _store_postgres(
             SELECT r.period_id, r.organisation_id, r.metric_id, r.kind, r.value, r.text,
                 r.reporting_date, r.reporting_period_text, r.note, %s, %s, %s, %s, %s, NULL
             FROM ingest_values AS r
-            WHERE NOT EXISTS (
-                SELECT 1 FROM oversight_metricvalue AS mv
-                WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
-                  AND mv.organisation_id = r.organisation_id AND mv.metric_id = r.metric_id)
-            """,
+            """
+            + unmatched,
             [source, upload.pk, getattr(user, "pk", None), label, now],
         )
         created = cursor.rowcount
-        cursor.execute("DROP TABLE ingest_values, ingest_rows, ingest_strings")
+        cursor.execute("DROP VIEW ingest_values")
+        cursor.execute("DROP TABLE ingest_rows, ingest_strings")
     return {"created": created, "superseded": superseded, "unchanged": len(rows) - created}
 
 

@@ -61,10 +61,22 @@ class ComparedRow:
 
     @property
     def cells(self) -> list[tuple[str, Any, Any, bool]]:
+        """(label, ours, published, differs) per compared value, averages to 2 dp."""
         return [
-            (label, self.ours.get(name), self.theirs.get(name), name in self.differences)
+            (
+                label,
+                _shown(name, self.ours.get(name)),
+                _shown(name, self.theirs.get(name)),
+                name in self.differences,
+            )
             for name, label, _ in COMPARED
         ]
+
+
+def _shown(name: str, value: Any) -> Any:
+    if value is not None and name == "average_score":
+        return f"{value:.2f}"
+    return value
 
 
 @dataclass

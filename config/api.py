@@ -221,3 +221,23 @@ class PagePagination(PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+
+def not_found(request, *args, **kwargs):
+    """Unknown URLs under ``/api/``: the JSON error body, as every endpoint answers (a path
+    missing only its final slash is redirected, as Django does elsewhere)."""
+    from django.http import HttpResponsePermanentRedirect, JsonResponse
+    from django.urls import Resolver404, resolve
+
+    if request.method in ("GET", "HEAD") and not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != "not-found":
+            query = request.META.get("QUERY_STRING", "")
+            target = request.path + "/" + ("?" + query if query else "")
+            return HttpResponsePermanentRedirect(target)
+    return JsonResponse(
+        {"errors": [{"field": None, "message": "Not found.", "code": "not_found"}]}, status=404
+    )

@@ -4,10 +4,11 @@ and browsable documentation (``/api/docs/``, assets served by the app).
 Adding an endpoint: register it below (one line), then give it a row in the role x scope
 matrix in ``tests/api/matrix.py`` (the matrix test fails until it has one)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from config.api import not_found
 from oversight import api as oversight_api
 from oversight.ingest import api as ingest_api
 from systems import api as systems_api
@@ -43,4 +44,6 @@ urlpatterns = [
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Anything else under /api/ answers the API's JSON error body, not an HTML page.
+    re_path(r"^", not_found, name="not-found"),
 ]

@@ -119,6 +119,7 @@ MATRIX: list[Entry] = [
 #: URLs the matrix does not check, and why.
 NOT_CHECKED: dict[str, str] = {
     "healthz": "infrastructure health check, public by design (no data)",
+    "api:not-found": "unknown paths under /api/: the JSON 404 body (tests/api/test_api.py)",
     # One upload is seen by its uploader and the national team: tests/ingest/test_pages.py
     # and tests/ingest/test_api.py check each of these for owner, national, other, anonymous.
     "uploads:detail": "per-uploader scope: tests/ingest/test_pages.py",

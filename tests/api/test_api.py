@@ -200,3 +200,12 @@ def test_cached_answers_still_answer_304(api):
     second = get(api, "regional", LEAGUE, HTTP_IF_NONE_MATCH=first["ETag"])
     assert second.status_code == 304
     assert second["ETag"] == first["ETag"]
+
+
+def test_unknown_api_paths_answer_the_json_error_body(api):
+    for role in ("anonymous", "national"):
+        response = get(api, role, "/api/v1/no-such-thing/")
+        assert response.status_code == 404
+        assert response.json()["errors"][0]["code"] == "not_found"
+    redirected = get(api, "national", "/api/v1/trusts?code=RHA")
+    assert redirected.status_code == 301 and redirected["Location"] == "/api/v1/trusts/?code=RHA"

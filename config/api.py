@@ -18,7 +18,7 @@ from django.http import Http404
 from rest_framework import exceptions, permissions, renderers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from systems.authorization import Permission, TokenUser, has_permission
 from systems.models import ApiToken
@@ -78,7 +78,7 @@ class PerTokenRateThrottle(BaseThrottle):
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
         if rate is None:
             return True
-        allowed, duration = SimpleRateThrottle.parse_rate(None, rate)
+        allowed, duration = _parse_rate(rate)
         now = self.timer()
         window = int(now // duration)
         self.retry_after = duration - (now - window * duration)
@@ -95,6 +95,12 @@ class PerTokenRateThrottle(BaseThrottle):
         return getattr(self, "retry_after", None)
 
 
+def _parse_rate(rate: str) -> tuple[int, int]:
+    """``"1200/min"`` → (1200, 60); the unit is read from its first letter (s, m, h, d)."""
+    count, period = rate.split("/")
+    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+
+
 # --- Permission: one check, out of scope answers 404 --------------------------------------
 
 
@@ -109,10 +115,18 @@ class HasPermission(permissions.BasePermission):
         if request.method not in permissions.SAFE_METHODS:
             needed = getattr(view, "write_permission", None)
             if needed is None:
+                if _offers(view, request.method):
+                    raise exceptions.NotFound()  # a write nobody was given permission for
                 return True  # the method is not offered: 405 follows
         if needed and not has_permission(request.user, needed):
             raise exceptions.NotFound()
         return True
+
+
+def _offers(view, method: str) -> bool:
+    if hasattr(view, "action_map"):  # a view set: the router maps methods to actions
+        return getattr(view, "action", None) is not None
+    return hasattr(view, method.lower())
 
 
 # --- Errors: {"errors": [{"field", "message", "code"}]} -----------------------------------

@@ -209,3 +209,23 @@ def test_unknown_api_paths_answer_the_json_error_body(api):
         assert response.json()["errors"][0]["code"] == "not_found"
     redirected = get(api, "national", "/api/v1/trusts?code=RHA")
     assert redirected.status_code == 301 and redirected["Location"] == "/api/v1/trusts/?code=RHA"
+
+
+def test_a_write_without_a_permission_is_refused_not_allowed():
+    from rest_framework import viewsets
+    from rest_framework.test import APIRequestFactory
+
+    from config.api import HasPermission
+
+    class Careless(viewsets.ViewSet):
+        permission_classes = [HasPermission]
+        permission = "view_organisation"  # and no write_permission
+
+        def create(self, request):  # pragma: no cover - never reached
+            raise AssertionError("reached")
+
+    view = Careless.as_view({"post": "create"})
+    request = APIRequestFactory().post("/x/")
+    request.user = type("U", (), {"is_authenticated": True, "is_active": True})()
+    response = view(request)
+    assert response.status_code == 404

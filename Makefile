@@ -28,6 +28,7 @@ demo: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	DEBUG=1 $(BIN)/python manage.py load_reference_data
 	DEBUG=1 $(BIN)/python manage.py load_methodologies
+	DEBUG=1 $(BIN)/python manage.py load_autonomy_policy
 	DEBUG=1 $(BIN)/python manage.py load_demo_data
 	DEBUG=1 $(BIN)/python manage.py load_demo_users
 

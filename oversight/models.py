@@ -591,3 +591,21 @@ class MetricUpload(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.status in UPLOAD_IN_PROGRESS
+
+
+# Earned autonomy and the oversight response (kept in their own module).
+from .autonomy.models import (  # noqa: E402, F401
+    ActionEvent,
+    ActionStatus,
+    AutonomyPolicy,
+    CapabilityAssessment,
+    CqcRating,
+    Freedom,
+    FreedomEvaluation,
+    FreedomGrant,
+    GrantEvent,
+    GrantStatus,
+    Notification,
+    OversightAction,
+    SupportLevel,
+)

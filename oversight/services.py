@@ -524,6 +524,7 @@ def _run_segmentation(
                 },
                 reason=f"Segmentation of {period.label} ({trigger})",
             )
+            _apply_consequences(run, actor)
     except Exception as exc:
         logger.exception("segmentation run %s failed", run.pk)
         SegmentationRun.objects.filter(pk=run.pk).update(
@@ -535,6 +536,13 @@ def _run_segmentation(
         raise
     period.current_run = run
     return run
+
+
+def _apply_consequences(run: SegmentationRun, actor: Any) -> None:
+    """What follows from a run, in its transaction: the oversight response and freedoms."""
+    from .autonomy.services import apply_run
+
+    apply_run(run=run, actor=actor)
 
 
 def _ms(since: float) -> float:

@@ -6,203 +6,479 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oversight', '0002_uploads'),
-        ('systems', '0002_roles_and_api_tokens'),
+        ("oversight", "0002_uploads"),
+        ("systems", "0002_roles_and_api_tokens"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AutonomyPolicy',
+            name="AutonomyPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('support', models.JSONField(help_text='Final segment → support level and the actions opened.')),
-                ('capability_scale', models.JSONField(help_text='Labels, best first.')),
-                ('capability_areas', models.JSONField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                (
+                    "support",
+                    models.JSONField(
+                        help_text="Final segment → support level and the actions opened."
+                    ),
+                ),
+                ("capability_scale", models.JSONField(help_text="Labels, best first.")),
+                ("capability_areas", models.JSONField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'autonomy policy',
+                "verbose_name_plural": "autonomy policy",
             },
         ),
         migrations.CreateModel(
-            name='Freedom',
+            name="Freedom",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('applies_to', models.CharField(choices=[('provider', 'Providers'), ('icb', 'ICBs')], max_length=10)),
-                ('grant', models.CharField(choices=[('automatic', 'Automatic'), ('confirmation', 'Confirmed by the region'), ('computed', 'Computed; decided by people')], max_length=12)),
-                ('criteria', models.JSONField(default=dict, help_text='Eligibility parameters (see the ADR).')),
-                ('revoke_at_once_on', models.JSONField(default=list)),
-                ('active', models.BooleanField(default=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "applies_to",
+                    models.CharField(
+                        choices=[("provider", "Providers"), ("icb", "ICBs")], max_length=10
+                    ),
+                ),
+                (
+                    "grant",
+                    models.CharField(
+                        choices=[
+                            ("automatic", "Automatic"),
+                            ("confirmation", "Confirmed by the region"),
+                            ("computed", "Computed; decided by people"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "criteria",
+                    models.JSONField(
+                        default=dict, help_text="Eligibility parameters (see the ADR)."
+                    ),
+                ),
+                ("revoke_at_once_on", models.JSONField(default=list)),
+                ("active", models.BooleanField(default=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='CapabilityAssessment',
+            name="CapabilityAssessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('financial_year', models.CharField(max_length=7)),
-                ('assessor', models.CharField(choices=[('board', 'Board self-assessment'), ('region', "Region's view")], max_length=6)),
-                ('areas', models.JSONField(default=dict)),
-                ('overall', models.PositiveSmallIntegerField()),
-                ('recorded_by_label', models.CharField(max_length=150)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='systems.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("financial_year", models.CharField(max_length=7)),
+                (
+                    "assessor",
+                    models.CharField(
+                        choices=[("board", "Board self-assessment"), ("region", "Region's view")],
+                        max_length=6,
+                    ),
+                ),
+                ("areas", models.JSONField(default=dict)),
+                ("overall", models.PositiveSmallIntegerField()),
+                ("recorded_by_label", models.CharField(max_length=150)),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="systems.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-financial_year', '-recorded_at'],
+                "ordering": ["-financial_year", "-recorded_at"],
             },
         ),
         migrations.CreateModel(
-            name='CqcRating',
+            name="CqcRating",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rating', models.CharField(choices=[('Outstanding', 'Outstanding'), ('Good', 'Good'), ('Requires improvement', 'Requires improvement'), ('Inadequate', 'Inadequate')], max_length=24)),
-                ('published_on', models.DateField()),
-                ('source', models.CharField(blank=True, max_length=200)),
-                ('recorded_by_label', models.CharField(max_length=150)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='systems.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "rating",
+                    models.CharField(
+                        choices=[
+                            ("Outstanding", "Outstanding"),
+                            ("Good", "Good"),
+                            ("Requires improvement", "Requires improvement"),
+                            ("Inadequate", "Inadequate"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("published_on", models.DateField()),
+                ("source", models.CharField(blank=True, max_length=200)),
+                ("recorded_by_label", models.CharField(max_length=150)),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="systems.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published_on', '-id'],
+                "ordering": ["-published_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='FreedomGrant',
+            name="FreedomGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('proposed', 'Proposed (awaiting confirmation)'), ('granted', 'Granted'), ('at_risk', 'At risk'), ('revoked', 'Revoked'), ('declined', 'Declined'), ('lapsed', 'Lapsed (no longer eligible before confirmation)')], max_length=10)),
-                ('status_reason', models.TextField(blank=True)),
-                ('confirmed_by_label', models.CharField(blank=True, max_length=150)),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
-                ('nominated_on', models.DateField(blank=True, null=True)),
-                ('panel_decision', models.CharField(blank=True, choices=[('approved', 'Approved'), ('rejected', 'Rejected')], max_length=10)),
-                ('panel_decided_on', models.DateField(blank=True, null=True)),
-                ('reassessment_due', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('at_risk_since', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='oversight.reportingperiod')),
-                ('created_by_run', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='oversight.segmentationrun')),
-                ('freedom', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='oversight.freedom')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='systems.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed (awaiting confirmation)"),
+                            ("granted", "Granted"),
+                            ("at_risk", "At risk"),
+                            ("revoked", "Revoked"),
+                            ("declined", "Declined"),
+                            ("lapsed", "Lapsed (no longer eligible before confirmation)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("status_reason", models.TextField(blank=True)),
+                ("confirmed_by_label", models.CharField(blank=True, max_length=150)),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
+                ("nominated_on", models.DateField(blank=True, null=True)),
+                (
+                    "panel_decision",
+                    models.CharField(
+                        blank=True,
+                        choices=[("approved", "Approved"), ("rejected", "Rejected")],
+                        max_length=10,
+                    ),
+                ),
+                ("panel_decided_on", models.DateField(blank=True, null=True)),
+                ("reassessment_due", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "at_risk_since",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="oversight.reportingperiod",
+                    ),
+                ),
+                (
+                    "created_by_run",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="oversight.segmentationrun",
+                    ),
+                ),
+                (
+                    "freedom",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grants",
+                        to="oversight.freedom",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="systems.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['freedom', 'organisation__code'],
+                "ordering": ["freedom", "organisation__code"],
             },
         ),
         migrations.CreateModel(
-            name='GrantEvent',
+            name="GrantEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('status_from', models.CharField(blank=True, max_length=10)),
-                ('status_to', models.CharField(max_length=10)),
-                ('criteria', models.JSONField(blank=True, default=list)),
-                ('reason', models.TextField(blank=True)),
-                ('actor_label', models.CharField(max_length=150)),
-                ('grant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='oversight.freedomgrant')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='oversight.segmentationrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                ("status_from", models.CharField(blank=True, max_length=10)),
+                ("status_to", models.CharField(max_length=10)),
+                ("criteria", models.JSONField(blank=True, default=list)),
+                ("reason", models.TextField(blank=True)),
+                ("actor_label", models.CharField(max_length=150)),
+                (
+                    "grant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="oversight.freedomgrant",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="oversight.segmentationrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subject', models.CharField(max_length=200)),
-                ('body', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('organisation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='systems.organisation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("subject", models.CharField(max_length=200)),
+                ("body", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="systems.organisation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='OversightAction',
+            name="OversightAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=40)),
-                ('title', models.CharField(max_length=200)),
-                ('segment', models.PositiveSmallIntegerField(null=True)),
-                ('owner_label', models.CharField(blank=True, max_length=150)),
-                ('board_owner_required', models.BooleanField(default=False)),
-                ('board_owner', models.CharField(blank=True, help_text='The board member accountable.', max_length=150)),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=8)),
-                ('notes', models.TextField(blank=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_by_label', models.CharField(blank=True, max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('opened_by_run', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='oversight.segmentationrun')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='systems.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=40)),
+                ("title", models.CharField(max_length=200)),
+                ("segment", models.PositiveSmallIntegerField(null=True)),
+                ("owner_label", models.CharField(blank=True, max_length=150)),
+                ("board_owner_required", models.BooleanField(default=False)),
+                (
+                    "board_owner",
+                    models.CharField(
+                        blank=True, help_text="The board member accountable.", max_length=150
+                    ),
+                ),
+                ("due_date", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("closed", "Closed")],
+                        default="open",
+                        max_length=8,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_by_label", models.CharField(blank=True, max_length=150)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "opened_by_run",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="oversight.segmentationrun",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="systems.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organisation__code', 'due_date'],
+                "ordering": ["organisation__code", "due_date"],
             },
         ),
         migrations.CreateModel(
-            name='ActionEvent',
+            name="ActionEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('actor_label', models.CharField(max_length=150)),
-                ('change', models.CharField(max_length=200)),
-                ('note', models.TextField(blank=True)),
-                ('action', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='oversight.oversightaction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                ("actor_label", models.CharField(max_length=150)),
+                ("change", models.CharField(max_length=200)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "action",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="oversight.oversightaction",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SupportLevel',
+            name="SupportLevel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('final_segment', models.PositiveSmallIntegerField()),
-                ('level', models.CharField(max_length=120)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='systems.organisation')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='support_levels', to='oversight.segmentationrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("final_segment", models.PositiveSmallIntegerField()),
+                ("level", models.CharField(max_length=120)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="systems.organisation",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="support_levels",
+                        to="oversight.segmentationrun",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FreedomEvaluation',
+            name="FreedomEvaluation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('eligible', models.BooleanField()),
-                ('criteria', models.JSONField(default=list)),
-                ('freedom', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='oversight.freedom')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='systems.organisation')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='freedom_evaluations', to='oversight.segmentationrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("eligible", models.BooleanField()),
+                ("criteria", models.JSONField(default=list)),
+                (
+                    "freedom",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="oversight.freedom",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="systems.organisation",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="freedom_evaluations",
+                        to="oversight.segmentationrun",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('run', 'freedom', 'organisation'), name='one_evaluation_per_run')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("run", "freedom", "organisation"), name="one_evaluation_per_run"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='freedomgrant',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['proposed', 'granted', 'at_risk'])), fields=('freedom', 'organisation'), name='one_live_grant_per_freedom_and_organisation'),
+            model_name="freedomgrant",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["proposed", "granted", "at_risk"])),
+                fields=("freedom", "organisation"),
+                name="one_live_grant_per_freedom_and_organisation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='oversightaction',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('organisation', 'kind'), name='one_open_action_per_kind'),
+            model_name="oversightaction",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")),
+                fields=("organisation", "kind"),
+                name="one_open_action_per_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='supportlevel',
-            constraint=models.UniqueConstraint(fields=('run', 'organisation'), name='one_support_per_run'),
+            model_name="supportlevel",
+            constraint=models.UniqueConstraint(
+                fields=("run", "organisation"), name="one_support_per_run"
+            ),
         ),
     ]

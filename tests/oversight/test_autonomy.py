@@ -71,9 +71,7 @@ def quarter(label: str, segments: dict[str, int], deficit: frozenset = frozenset
         for code in segments
     ]
     record_inputs(period=period, rows=rows, source="test", actor="test")
-    period = pin_cut_points(
-        period=period, cut_points=(2.0, 2.35, 2.7), reason="test", actor="test"
-    )
+    period = pin_cut_points(period=period, cut_points=(2.0, 2.35, 2.7), reason="test", actor="test")
     return run_segmentation(period=period, actor="test", replicates=0)
 
 

@@ -10,6 +10,7 @@ from rest_framework.routers import DefaultRouter
 
 from config.api import not_found
 from oversight import api as oversight_api
+from oversight.autonomy import api as autonomy_api
 from oversight.ingest import api as ingest_api
 from systems import api as systems_api
 
@@ -30,6 +31,11 @@ router.register("runs", oversight_api.RunViewSet, basename="run")
 router.register("assessments", oversight_api.AssessmentViewSet, basename="assessment")
 router.register("league-tables", oversight_api.LeagueTableViewSet, basename="league-table")
 router.register("uploads", ingest_api.UploadViewSet, basename="upload")
+router.register("freedoms", autonomy_api.FreedomViewSet, basename="freedom")
+router.register("grants", autonomy_api.GrantViewSet, basename="grant")
+router.register("freedom-evaluations", autonomy_api.EvaluationViewSet, basename="evaluation")
+router.register("actions", autonomy_api.ActionViewSet, basename="action")
+router.register("notifications", autonomy_api.NotificationViewSet, basename="notification")
 router.register("tokens", systems_api.ApiTokenViewSet, basename="token")
 router.register("audit-events", systems_api.AuditEventViewSet, basename="audit-event")
 

@@ -68,6 +68,7 @@ class Universe:
 def build_universe() -> Universe:
     from django.contrib.auth import get_user_model
 
+    from oversight.autonomy.services import load_autonomy_policy
     from oversight.inputs import record_inputs
     from oversight.models import MetricDefinition, MetricValue, ReportingPeriod
     from oversight.services import load_methodologies, pin_cut_points, run_segmentation
@@ -77,6 +78,7 @@ def build_universe() -> Universe:
 
     load_reference_data()
     load_methodologies()
+    load_autonomy_policy(actor="test")
     period = ReportingPeriod.objects.by_key("Q2 2025/26")
     example = EXAMPLES / "nof-synthetic-mhc-q2-2025-26.csv"
     record_inputs(

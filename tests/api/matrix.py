@@ -84,6 +84,13 @@ MATRIX: list[Entry] = [
     # Allowed callers reach the parser, which wants multipart (415 for this JSON body).
     E("api:upload-list", method="post", ok=415, allowed=frozenset({"national", "icb_analyst"})),
     E("api:reconciliation", query="period={period}"),
+    # --- API: earned autonomy and the oversight response ---------------------------------
+    E("api:freedom-list"),
+    E("api:freedom-detail", {"slug": "aft-eligibility"}),
+    E("api:grant-list"),
+    E("api:evaluation-list"),
+    E("api:action-list"),
+    E("api:notification-list"),
     # --- API: national administration --------------------------------------------------
     E("api:token-list", allowed=NATIONAL_PERSON),
     E("api:token-detail", {"pk": "{token}"}, allowed=NATIONAL_PERSON),
@@ -128,6 +135,13 @@ NOT_CHECKED: dict[str, str] = {
     "uploads:retry": "per-uploader scope: tests/ingest/test_pages.py",
     "api:upload-detail": "per-uploader scope: tests/ingest/test_api.py",
     "api:upload-retry": "per-uploader scope: tests/ingest/test_api.py",
+    # Grants, evaluations and actions exist only after runs with the autonomy policy loaded:
+    # tests/oversight/test_autonomy_api.py checks them in and out of scope.
+    "api:grant-detail": "scoped like organisations: tests/oversight/test_autonomy_api.py",
+    "api:grant-decide": "confirm_freedom in scope: tests/oversight/test_autonomy_api.py",
+    "api:evaluation-detail": "scoped like organisations: tests/oversight/test_autonomy_api.py",
+    "api:action-detail": "scoped like organisations: tests/oversight/test_autonomy_api.py",
+    "api:action-close": "manage_actions in scope: tests/oversight/test_autonomy_api.py",
 }
 #: Namespaces the matrix does not check, and why.
 NOT_CHECKED_NAMESPACES: dict[str, str] = {

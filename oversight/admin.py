@@ -1,14 +1,24 @@
+from django import forms
 from django.contrib import admin
 
 from systems import audit
 from systems.authorization import Permission, has_permission
 
+from .autonomy.services import spec_of
+from .engine.autonomy import FreedomError
 from .models import (
+    CapabilityAssessment,
+    CqcRating,
+    Freedom,
+    FreedomEvaluation,
+    FreedomGrant,
+    GrantEvent,
     Methodology,
     MetricDefinition,
     MetricScore,
     MetricValue,
     OrganisationAssessment,
+    OversightAction,
     ProgrammeMembership,
     ReportingPeriod,
     SegmentationRun,
@@ -240,3 +250,75 @@ class ProgrammeMembershipAdmin(AuditedAdmin):
     def save_model(self, request, obj, form, change):
         obj.recorded_by_label = request.user.get_username()
         super().save_model(request, obj, form, change)
+
+
+# --- Earned autonomy ------------------------------------------------------------------------
+
+
+class FreedomForm(forms.ModelForm):
+    class Meta:
+        model = Freedom
+        fields = ["name", "applies_to", "grant", "criteria", "revoke_at_once_on", "active"]
+
+    def clean(self):
+        data = super().clean()
+        try:
+            spec_of(Freedom(slug=self.instance.slug or "new", **data))
+        except (FreedomError, TypeError) as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return data
+
+
+@admin.register(Freedom)
+class FreedomAdmin(AuditedAdmin):
+    permission = Permission.MANAGE_FREEDOMS_CATALOGUE
+    form = FreedomForm
+    list_display = ["slug", "name", "applies_to", "grant", "active"]
+
+
+@admin.register(CqcRating)
+class CqcRatingAdmin(AuditedAdmin):
+    permission = Permission.MANAGE_FREEDOMS_CATALOGUE
+    list_display = ["organisation", "rating", "published_on", "recorded_by_label"]
+    list_filter = ["rating"]
+    search_fields = ["organisation__code", "organisation__name"]
+    raw_id_fields = ["organisation"]
+
+
+@admin.register(CapabilityAssessment)
+class CapabilityAssessmentAdmin(AuditedAdmin):
+    permission = Permission.MANAGE_FREEDOMS_CATALOGUE
+    list_display = ["organisation", "financial_year", "assessor", "overall"]
+    list_filter = ["financial_year", "assessor"]
+    raw_id_fields = ["organisation"]
+
+
+class GrantEventInline(admin.TabularInline):
+    model = GrantEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "status_from", "status_to", "run", "criteria", "reason", "actor_label"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FreedomGrant)
+class FreedomGrantAdmin(ReadOnlyAdmin):
+    list_display = ["freedom", "organisation", "status", "updated_at"]
+    list_filter = ["freedom", "status"]
+    search_fields = ["organisation__code", "organisation__name"]
+    inlines = [GrantEventInline]
+
+
+@admin.register(OversightAction)
+class OversightActionAdmin(ReadOnlyAdmin):
+    list_display = ["organisation", "title", "status", "due_date"]
+    list_filter = ["kind", "status"]
+    search_fields = ["organisation__code", "organisation__name"]
+
+
+@admin.register(FreedomEvaluation)
+class FreedomEvaluationAdmin(ReadOnlyAdmin):
+    list_display = ["run", "freedom", "organisation", "eligible"]
+    list_filter = ["freedom", "eligible"]

@@ -263,3 +263,35 @@ def test_engine_reports_every_criterion():
     assert not result.eligible
     assert [c.passed for c in result.criteria] == [False, False, True]
     assert result.revoke_at_once.startswith("financial override")
+
+
+def test_freedoms_in_the_admin_are_validated_and_audited(universe, admin_client):
+    quarter("Q1 2025/26", {A: 1, C: 4})
+    for url in (
+        "/admin/oversight/freedom/",
+        "/admin/oversight/freedomgrant/",
+        f"/admin/oversight/freedomgrant/{grant(A, 'lead-planning').pk}/change/",
+        "/admin/oversight/oversightaction/",
+        "/admin/oversight/freedomevaluation/",
+        "/admin/oversight/cqcrating/",
+        "/admin/oversight/capabilityassessment/",
+    ):
+        assert admin_client.get(url).status_code == 200, url
+    from oversight.models import Freedom
+
+    aft = Freedom.objects.get(slug="aft-eligibility")
+    form = {
+        "name": aft.name,
+        "applies_to": aft.applies_to,
+        "grant": aft.grant,
+        "criteria": '{"max_adjusted_segment": 2, "consecutive_periods": 3}',
+        "revoke_at_once_on": '["programme", "financial_override"]',
+        "active": "on",
+    }
+    url = f"/admin/oversight/freedom/{aft.pk}/change/"
+    bad = admin_client.post(url, {**form, "criteria": '{"shoe_size": 9}'})
+    assert "unknown criteria shoe_size" in bad.content.decode()
+    assert admin_client.post(url, form).status_code == 302
+    aft.refresh_from_db()
+    assert aft.criteria["consecutive_periods"] == 3
+    assert AuditEvent.objects.filter(action="freedom.changed", object_id=str(aft.pk)).exists()

@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
     path("", include("oversight.ingest.urls")),
+    path("", include("oversight.dashboards.urls")),
     path("", include("systems.urls")),
 ]

@@ -119,6 +119,22 @@ MATRIX: list[Entry] = [
     E("systems:logout", method="post", ok=302, public=True, page=True),
     E("systems:audit", allowed=NATIONAL_PERSON, page=True),
     E("uploads:list", allowed=PEOPLE, page=True),
+    E("dashboards:national", allowed=PEOPLE, page=True),
+    E(
+        "dashboards:region",
+        {"ods_code": "{region}"},
+        allowed=PEOPLE,
+        page=True,
+        out={"ods_code": "{other_region}"},
+    ),
+    E(
+        "dashboards:organisation",
+        {"code": "{own}"},
+        allowed=PEOPLE,
+        page=True,
+        out={"code": "{other}"},
+    ),
+    E("dashboards:league", allowed=PEOPLE, page=True),
     E("uploads:template", allowed=PEOPLE, page=True),
     E("uploads:reconciliation", allowed=PEOPLE, page=True),
 ]

@@ -1,0 +1,165 @@
+"""Reads for dashboards, each a fixed number of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from systems.authorization import is_national, visible_organisations
+from systems.models import Organisation, Trust
+
+from ..models import (
+    InputKind,
+    MetricDefinition,
+    MetricScore,
+    MetricValue,
+    OrganisationAssessment,
+    ReportingPeriod,
+)
+from .presenters import SYNTHETIC_SOURCE
+
+ASSESSMENT_FIELDS = (
+    "organisation_id",
+    "organisation__code",
+    "organisation__name",
+    "organisation__kind",
+    "organisation__region_id",
+    "organisation__region__name",
+    "peer_group",
+    "average_score",
+    "unadjusted_segment",
+    "adjusted_segment",
+    "final_segment",
+    "financial_override",
+    "in_programme",
+    "segmented",
+    "league_rank",
+    "metric_count",
+)
+
+
+@dataclass
+class PeriodPair:
+    periods: list[ReportingPeriod]
+    current: ReportingPeriod | None
+    previous: ReportingPeriod | None
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.current) and is_synthetic(self.current)
+
+
+def segmented_periods(chosen: str = "") -> PeriodPair:
+    """Periods with a current run; the chosen one (default the latest) and the one before."""
+    periods = list(
+        ReportingPeriod.objects.filter(current_run__isnull=False)
+        .select_related("current_run")
+        .order_by("start_date")
+    )
+    if not periods:
+        return PeriodPair([], None, None)
+    current = next((p for p in periods if p.slug == chosen), None)
+    if chosen and current is None:
+        raise Http404("No such period with results.")
+    current = current or periods[-1]
+    index = periods.index(current)
+    return PeriodPair(periods, current, periods[index - 1] if index else None)
+
+
+def is_synthetic(period: ReportingPeriod) -> bool:
+    """True when the period's inputs are the synthetic demonstration values."""
+    return MetricValue.objects.filter(period=period, source=SYNTHETIC_SOURCE).exists()
+
+
+def assessment_rows(run_id: int | None, organisations: QuerySet | None = None) -> dict[int, dict]:
+    if not run_id:
+        return {}
+    rows = OrganisationAssessment.objects.filter(run_id=run_id)
+    if organisations is not None:
+        rows = rows.filter(organisation__in=organisations)
+    return {r["organisation_id"]: r for r in rows.values(*ASSESSMENT_FIELDS)}
+
+
+def scope_of(user: Any) -> QuerySet[Organisation] | None:
+    """``None`` for national users (everything), otherwise the visible organisations."""
+    return None if is_national(user) else visible_organisations(user)
+
+
+def host_icbs(period: ReportingPeriod, trust_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Trust → (host ICB code, name) as the period's ICB map stood."""
+    after_mergers = period.end_date >= datetime.date(2026, 4, 1)
+    field_name = "icb_from_2026" if after_mergers else "icb_before_2026"
+    return {
+        pk: (code or "", name or "")
+        for pk, code, name in Trust.objects.filter(pk__in=trust_ids).values_list(
+            "pk", f"{field_name}__code", f"{field_name}__name"
+        )
+    }
+
+
+@dataclass
+class Mover:
+    organisation_id: int
+    drivers: list[dict[str, Any]] = field(default_factory=list)
+
+
+def drivers_of_moves(
+    run_now: int, run_before: int, organisation_ids: list[int], top: int = 3
+) -> dict[int, list[dict[str, Any]]]:
+    """For each organisation, the metrics whose scores changed most between two runs
+    (worse first when it moved down): what drove the move."""
+    if not organisation_ids or not run_before:
+        return {}
+    scores: dict[tuple[int, str], dict[int, float | None]] = defaultdict(dict)
+    for run_id, org_id, metric, score in MetricScore.objects.filter(
+        run_id__in=[run_now, run_before], organisation_id__in=organisation_ids, included=True
+    ).values_list("run_id", "organisation_id", "metric_id", "score"):
+        scores[(org_id, metric)][run_id] = score
+    names = dict(MetricDefinition.objects.values_list("score_id", "name"))
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for (org_id, metric), by_run in scores.items():
+        now, before = by_run.get(run_now), by_run.get(run_before)
+        if now is None or before is None or now == before:
+            continue
+        out[org_id].append(
+            {
+                "metric_id": metric,
+                "name": names.get(metric, metric),
+                "before": before,
+                "now": now,
+                "change": round(now - before, 2),
+            }
+        )
+    return {org: sorted(items, key=lambda d: -abs(d["change"]))[:top] for org, items in out.items()}
+
+
+def published_for(period: ReportingPeriod, organisation: Organisation) -> dict[str, Any]:
+    ids = {
+        "OF5002": "average",
+        "OF5003": "unadjusted",
+        "OF5000": "adjusted",
+        "OF5005": "final",
+        "NHSE_RANK": "rank",
+    }
+    found = {}
+    for metric, value in (
+        MetricValue.objects.current()
+        .filter(
+            period=period, organisation=organisation, kind=InputKind.PUBLISHED, metric_id__in=ids
+        )
+        .values_list("metric_id", "value")
+    ):
+        found[ids[metric]] = value or None
+    return found
+
+
+def segment_counts(rows: list[dict], key: str) -> dict[str, Counter]:
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for r in rows:
+        counts[r[key]][r["final_segment"] if r["segmented"] or r["in_programme"] else None] += 1
+    return counts

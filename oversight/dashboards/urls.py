@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "dashboards"
+
+urlpatterns = [
+    path("national/", views.national, name="national"),
+    path("regions/<str:ods_code>/", views.region, name="region"),
+    path("organisations/<str:code>/", views.organisation, name="organisation"),
+    path("league-tables/", views.league, name="league"),
+]

@@ -1,0 +1,132 @@
+"""Dashboards with national data: content, scope, exports, and a fixed number of queries."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from openpyxl import load_workbook
+
+from oversight.autonomy.services import load_autonomy_policy
+from oversight.dashboards.tables import Column, Table
+from oversight.demo import demo_rows
+from oversight.inputs import record_inputs
+from oversight.models import ReportingPeriod
+from oversight.services import run_segmentation
+from systems.models import Role, Trust
+from systems.services import grant_role
+
+
+@pytest.fixture
+def national_data(methodologies):
+    """Synthetic inputs for every real trust, two quarters, segmented."""
+    load_autonomy_policy(actor="test")
+    for label in ("Q1 2025/26", "Q2 2025/26"):
+        period = ReportingPeriod.objects.by_key(label)
+        record_inputs(
+            period=period, rows=demo_rows(period), source="synthetic demo data", actor="test"
+        )
+        run_segmentation(period=period, actor="test", replicates=20)
+
+
+def signed_in(client, role, **scope):
+    user = get_user_model().objects.create_user(f"u{get_user_model().objects.count()}")
+    grant_role(user=user, role=role, actor="test", **scope)
+    client.force_login(user)
+    return user
+
+
+def test_pages_run_a_fixed_number_of_queries(client, national_data, django_assert_max_num_queries):
+    signed_in(client, Role.NATIONAL)
+    rha = Trust.objects.get(code="RHA")
+    for url, most in (
+        ("/national/", 14),
+        (f"/regions/{rha.region.ods_code}/", 24),
+        ("/organisations/RHA/", 30),
+        ("/league-tables/?peer_group=acute", 14),
+    ):
+        with django_assert_max_num_queries(most):
+            response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert "synthetic demonstration data" in html, url
+        assert "https://" not in html.split("<body")[0]
+
+
+def test_national_overview(client, national_data):
+    signed_in(client, Role.NATIONAL)
+    html = client.get("/national/?period=2025-26-q2").content.decode()
+    assert "Trusts by segment and peer group" in html
+    assert "Movement since Q1 2025/26" in html
+    assert "Capped at segment 3 by the financial override" in html
+    assert 'id="segments-chart"' in html and "segments-data" in html
+    assert client.get("/national/?period=2030-31-q1").status_code == 404
+
+
+def test_region_dashboard_filters_and_scope(client, national_data):
+    rha = Trust.objects.get(code="RHA")
+    signed_in(client, Role.REGIONAL, region=rha.region)
+    html = client.get(f"/regions/{rha.region.ods_code}/").content.decode()
+    assert "Nottinghamshire Healthcare NHS Foundation Trust" in html
+    assert "Who moved, and the metrics that drove it" in html
+    filtered = client.get(f"/regions/{rha.region.ods_code}/?peer_group=ambulance").content.decode()
+    assert "Nottinghamshire Healthcare NHS Foundation Trust" not in filtered
+    other = Trust.objects.get(code="RKL").region
+    assert client.get(f"/regions/{other.ods_code}/").status_code == 404
+    assert client.get("/organisations/RKL/").status_code == 404
+    assert client.get("/organisations/RHA/").status_code == 200
+
+
+def test_organisation_page_explains(client, national_data):
+    signed_in(client, Role.NATIONAL)
+    html = client.get("/organisations/RHA/?period=2025-26-q2").content.decode()
+    assert "Why: every metric" in html
+    assert ("Cut points" in html and "Likely range" in html) or "likely range" in html
+    assert "Segment history" in html and "history-data" in html
+    assert "Support level" in html
+
+
+def test_league_table_sort_and_downloads(client, national_data):
+    signed_in(client, Role.ICB_ANALYST, icb=Trust.objects.get(code="RHA").icb_from_2026)
+    url = "/league-tables/?period=2025-26-q2&peer_group=mental-health-and-community"
+    assert client.get(url).status_code == 200
+    response = client.get(url + "&download=league&format=csv")
+    assert response["Content-Disposition"].endswith(
+        'league-mental-health-and-community-league-2025-26-q2.csv"'
+    )
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Rank", "Trust", "Code"]
+    ranks = [int(r[0]) for r in rows[1:]]
+    assert ranks == sorted(ranks)
+    by_score = client.get(url + "&table=league&sort=-Average_score&download=league")
+    scores = [
+        float(r[5])
+        for r in csv.reader(io.StringIO(by_score.content.decode("utf-8-sig")))
+        if r[5] and r[5][0].isdigit()
+    ]
+    assert scores == sorted(scores, reverse=True)
+    xlsx = client.get(url + "&download=league&format=xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet.cell(1, 1).value == "Rank" and sheet.max_row == len(rows)
+    assert client.get(url + "&download=nope").status_code == 404
+
+
+def test_exports_never_carry_a_formula():
+    table = Table(
+        "t",
+        "T",
+        [Column("name", "Name"), Column("n", "N", numeric=True)],
+        [
+            {"name": '=HYPERLINK("http://x")', "n": -3},
+            {"name": "+1", "n": 2},
+            {"name": "@SUM(A1)", "n": None},
+            {"name": "-2+3", "n": 1.5},
+        ],
+    )
+    rows = table.as_rows()
+    assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("http://x")', "'+1", "'@SUM(A1)", "'-2+3"]
+    assert [r[1] for r in rows[1:]] == [-3, 2, "", 1.5]  # numbers stay numbers
+    sheet = load_workbook(io.BytesIO(table.download("xlsx", "t").content)).active
+    assert all(sheet.cell(r, 1).data_type != "f" for r in range(1, 6))

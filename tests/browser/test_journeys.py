@@ -1,0 +1,113 @@
+"""The journeys people take, in a real browser, each ending with an accessibility check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from oversight.autonomy.services import load_autonomy_policy
+from oversight.demo import demo_rows
+from oversight.inputs import record_inputs
+from oversight.models import MetricUpload, ReportingPeriod
+from oversight.services import load_methodologies, run_segmentation
+from systems.services import load_reference_data
+
+from .conftest import assert_accessible
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def site(live_server, settings, tmp_path):
+    settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path / "media"
+    load_reference_data()
+    load_methodologies()
+    load_autonomy_policy(actor="test")
+    for label in ("Q1 2025/26", "Q2 2025/26"):
+        period = ReportingPeriod.objects.by_key(label)
+        record_inputs(
+            period=period, rows=demo_rows(period), source="synthetic demo data", actor="test"
+        )
+        run_segmentation(period=period, actor="test", replicates=20)
+    call_command("load_demo_users", verbosity=0)
+    return live_server.url
+
+
+def sign_in(page, base: str, username: str, password: str) -> None:
+    page.goto(base + "/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def test_regional_director_reviews_their_region(site, page):
+    sign_in(page, site, "midlands-director", "regional-demo")
+    page.click("text=My region")
+    assert page.locator("h1").inner_text().startswith("Midlands")
+    assert page.locator(".synthetic-banner").count() == 1
+    page.select_option("#peer_group", "mental-health-and-community")
+    page.click("text=Filter")
+    rows = page.locator("#table-organisations tbody tr")
+    assert rows.count() > 3
+    assert "Acute trust" not in page.locator("#table-organisations").inner_text()
+    page.locator("#table-organisations tbody a", has_text="Nottinghamshire Healthcare").click()
+    assert page.locator("h1").inner_text() == "Nottinghamshire Healthcare NHS Foundation Trust"
+    assert page.locator("#table-metrics tbody tr").count() >= 8
+    with page.expect_download() as download:
+        history = page.locator(".dashboard-table", has=page.locator("#table-history"))
+        history.locator("a", has_text="CSV").click()
+    assert download.value.suggested_filename.startswith("organisation-RHA-history")
+    first_line = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()[0]
+    assert first_line.startswith("Period")
+    assert_accessible(page)
+
+
+def test_analyst_uploads_a_broken_file_then_a_good_one(site, page, tmp_path):
+    broken = tmp_path / "broken.csv"
+    broken.write_text(
+        "org_code,metric_id,period,value\nRHA,OF0082,Q2 2025/26,lots\nRKL,OF0082,Q2 2025/26,4.1\n"
+    )
+    good = tmp_path / "good.csv"
+    good.write_text("org_code,metric_id,period,value\nRHA,OF0082,Q2 2025/26,4.4\n")
+    sign_in(page, site, "notts-analyst", "analyst-demo")
+    page.click("text=Uploads")
+    page.set_input_files("input[type=file]", str(broken))
+    page.click("text=Upload and check")
+    summary = page.locator(".nhsuk-error-summary")
+    assert "2 problems in this file: nothing was stored" in summary.inner_text()
+    assert "Row 2, value: Not a number" in summary.inner_text()
+    assert "Row 3, org_code: Outside your scope" in summary.inner_text()
+    assert_accessible(page)
+
+    page.click("text=Upload another file")
+    page.set_input_files("input[type=file]", str(good))
+    page.click("text=Upload and check")
+    page.wait_for_function(
+        "document.getElementById('status-tag') && "
+        "document.getElementById('status-tag').innerText === 'Done'",
+        timeout=30000,
+    )
+    assert "Rows for Q2 2025/26" in page.content()
+    assert MetricUpload.objects.filter(status="done").count() == 1
+    assert_accessible(page)
+
+
+def test_pages_at_mobile_width_are_accessible(site, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, site, "national", "national-demo")
+    for url in (
+        "/national/",
+        "/league-tables/?peer_group=acute",
+        "/organisations/RHA/",
+        "/uploads/",
+        "/reconciliation/",
+    ):
+        page.goto(site + url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390 + 1, f"{url} scrolls sideways ({width}px)"
+        assert_accessible(page)
+    context.close()

@@ -2,7 +2,9 @@
 
 1. the engine alone (``bench_engine.py``): national 220 x 25 and large 7,000 x 50;
 2. full runs with database writes on PostgreSQL (``bench_full_run.py``).
-3. the API under gunicorn with national data beside a trivial JSON view (``bench_api.py``).
+3. the API under gunicorn with national data beside a trivial JSON view (``bench_api.py``);
+4. a 1,000,000-row NHS England file validated and stored, beside COPY (``bench_ingest.py``);
+5. dashboard pages with national data, server time (``bench_pages.py``).
 """
 
 import subprocess
@@ -11,7 +13,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("bench_engine.py", "bench_full_run.py", "bench_api.py"):
+for script in (
+    "bench_engine.py",
+    "bench_full_run.py",
+    "bench_api.py",
+    "bench_ingest.py",
+    "bench_pages.py",
+):
     print(f"== {script}", flush=True)
     result = subprocess.run([sys.executable, str(HERE / script)], check=False)
     if result.returncode:

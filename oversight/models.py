@@ -309,7 +309,7 @@ class MetricValue(models.Model):
         db_constraint=False,
         db_index=False,
     )
-    metric_id = models.CharField(max_length=10)
+    metric_id = models.CharField(max_length=20)
     kind = models.CharField(max_length=14, choices=InputKind.choices)
     value = models.FloatField(null=True, blank=True)
     text = models.CharField(max_length=200, blank=True)

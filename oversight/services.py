@@ -51,6 +51,8 @@ from .selectors import programme_members_on
 logger = logging.getLogger(__name__)
 
 PERIODS_FILE = METHODOLOGIES_DIR / "periods.yaml"
+# Stored inputs that are not metrics of a methodology (read by earned autonomy instead).
+NOT_ENGINE_INPUTS = frozenset({"CQC_OVERALL"})
 
 
 # --- Methodologies and periods -----------------------------------------------------------
@@ -356,7 +358,11 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
         columns=["org_code", "peer_group", "org_name"],
     ).sort_values("org_code", ignore_index=True)
 
-    values = [(code_of[o], m, v, t or None, d) for o, m, k, v, t, d in rows if k == InputKind.VALUE]
+    values = [
+        (code_of[o], m, v, t or None, d)
+        for o, m, k, v, t, d in rows
+        if k == InputKind.VALUE and m not in NOT_ENGINE_INPUTS
+    ]
     scores = [(code_of[o], m, v) for o, m, k, v, _, _ in rows if k == InputKind.SCORE]
     flags = {code_of[o]: bool(v) for o, _, k, v, _, _ in rows if k == InputKind.OVERRIDE_FLAG}
     # Members: the dated programme stays, plus NHS England's OF5007 flag for this period.

@@ -186,6 +186,28 @@ def _history(run, periods_needed: int) -> dict[int, list[int | None]]:
     return {org: [by_run.get(r, {}).get(org) for r in run_ids] for org in orgs}
 
 
+def latest_cqc_ratings() -> dict[int, str]:
+    """Each provider's latest CQC overall rating: recorded by national users, or uploaded
+    (``CQC_OVERALL`` in the template, dated by its reporting date)."""
+    from ..ingest.validation import CQC_OVERALL_ID
+    from ..models import MetricValue
+
+    dated: dict[int, tuple[datetime.date, str]] = {}
+    for org_id, rating, on in CqcRating.objects.values_list(
+        "organisation_id", "rating", "published_on"
+    ):
+        if org_id not in dated or on > dated[org_id][0]:
+            dated[org_id] = (on, rating)
+    for org_id, rating, on in (
+        MetricValue.objects.current()
+        .filter(metric_id=CQC_OVERALL_ID, reporting_date__isnull=False)
+        .values_list("organisation_id", "text", "reporting_date")
+    ):
+        if org_id not in dated or on > dated[org_id][0]:
+            dated[org_id] = (on, rating)
+    return {org_id: rating for org_id, (_, rating) in dated.items()}
+
+
 def facts_for(run) -> dict[int, Facts]:
     """What is known of every organisation the run assessed."""
     from ..models import OrganisationAssessment
@@ -196,11 +218,7 @@ def facts_for(run) -> dict[int, Facts]:
     assessments = list(
         OrganisationAssessment.objects.filter(run=run).select_related("organisation")
     )
-    cqc: dict[int, str] = {}
-    for org_id, rating in CqcRating.objects.order_by(
-        "organisation_id", "-published_on", "-id"
-    ).values_list("organisation_id", "rating"):
-        cqc.setdefault(org_id, rating)
+    cqc = latest_cqc_ratings()
     capability: dict[int, int] = {}
     for org_id, overall in (
         CapabilityAssessment.objects.filter(assessor="region")
@@ -676,6 +694,39 @@ def enter_programme(
         reason=reason,
     )
     return membership
+
+
+@transaction.atomic
+def leave_programme(*, organisation: Organisation, left_on: datetime.date, reason: str, actor: Any):
+    """Record exit from the Provider Improvement Programme (applies from the next run)."""
+    from systems.authorization import Permission
+
+    from ..models import ProgrammeMembership
+
+    _require(actor, Permission.MANAGE_PROGRAMME, organisation)
+    if not reason.strip():
+        raise AutonomyError("Give the reason for leaving the programme.")
+    stay = (
+        ProgrammeMembership.objects.select_for_update()
+        .filter(organisation=organisation, left_on__isnull=True)
+        .order_by("-entered_on")
+        .first()
+    )
+    if stay is None:
+        raise AutonomyError(f"{organisation.code} is not in the programme.")
+    if left_on <= stay.entered_on:
+        raise AutonomyError(f"It entered on {stay.entered_on:%d %B %Y}; it must leave after.")
+    stay.left_on, stay.exit_reason = left_on, reason
+    stay.save(update_fields=["left_on", "exit_reason"])
+    audit.record(
+        actor=actor,
+        action="programme.left",
+        obj=stay,
+        before={"left_on": None},
+        after={"organisation": organisation.code, "left_on": left_on.isoformat()},
+        reason=reason,
+    )
+    return stay
 
 
 @transaction.atomic

@@ -39,6 +39,7 @@ from ..models import (
 from .problems import FileRejected, Problem
 from .readers import ROW, Limits, read_table
 from .validation import (
+    CQC_OVERALL_ID,
     HEADER_SETS,
     KIND_RATING,
     KIND_SCORE,
@@ -50,6 +51,7 @@ from .validation import (
 logger = logging.getLogger(__name__)
 
 MAX_STORED_PROBLEMS = 10_000
+CQC_RATINGS = ("Outstanding", "Good", "Requires improvement", "Inadequate")
 
 
 class UploadRefused(Exception):
@@ -119,6 +121,20 @@ def reference_data() -> Reference:
                     "valid_max": None,
                 }
             )
+    for slug in {m["methodology"] for m in metrics} | set(
+        MetricDefinition.objects.values_list("methodology__slug", flat=True)
+    ):
+        metrics.append(
+            {
+                "methodology": slug,
+                "metric_id": CQC_OVERALL_ID,
+                "kind": KIND_RATING,
+                "peer_groups": ("acute", "mental-health-and-community", "ambulance"),
+                "valid_min": None,
+                "valid_max": None,
+                "ratings": CQC_RATINGS,
+            }
+        )
     columns = [
         "methodology",
         "metric_id",

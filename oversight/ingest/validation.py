@@ -110,6 +110,9 @@ HEADER_SETS = [set(f.required) for f in FORMATS.values()]
 # NHS England's identifiers that are not metrics of a methodology's catalogue.
 OVERRIDE_FLAG_ID = "OF5004"
 PROGRAMME_ID = "OF5007"
+# A provider's CQC overall rating (for earned autonomy), in the template: the rating as the
+# value and the date it was published as reporting_date.
+CQC_OVERALL_ID = "CQC_OVERALL"
 PUBLISHED_IDS = {
     "OF5000": ("adjusted segment", 1, 4),
     "OF5002": ("average metric score", 0, 4),
@@ -573,6 +576,22 @@ def validate(
             + "."
         )
         errors.add(frame, bad_published, cols["value"], value_text, message.reindex(raw.index))
+
+    is_cqc = metric_id.eq(CQC_OVERALL_ID)
+    errors.add(
+        frame,
+        is_cqc & number.notna(),
+        cols["value"],
+        value_text,
+        "Expected a CQC rating: Outstanding, Good, Requires improvement or Inadequate.",
+    )
+    errors.add(
+        frame,
+        is_cqc & reporting.eq("") & ~blank,
+        cols["reporting"] if "reporting" in cols else cols["value"],
+        reporting,
+        "A CQC overall rating needs reporting_date: the date it was published.",
+    )
 
     value = number.where(~flag, flag_value)
 

@@ -14,6 +14,7 @@ from oversight.autonomy.services import (
     close_action,
     confirm_grant,
     enter_programme,
+    leave_programme,
     load_autonomy_policy,
     record_aft_step,
     record_capability,
@@ -156,6 +157,29 @@ def test_programme_entry_means_segment_5_and_opens_actions(universe):
     assert recovery.board_owner_required and recovery.due_date
     assert AuditEvent.objects.filter(action="programme.entered").count() == 1
 
+    with pytest.raises(AutonomyError, match="must leave after"):
+        leave_programme(
+            organisation=universe[C],
+            left_on=datetime.date(2025, 6, 1),
+            reason="Recovered",
+            actor="national",
+        )
+    leave_programme(
+        organisation=universe[C],
+        left_on=datetime.date(2025, 12, 1),
+        reason="Exit criteria met",
+        actor="national",
+    )
+    run = quarter("Q4 2025/26", {C: 3})
+    assert SupportLevel.objects.get(run=run, organisation__code=C).final_segment == 3
+    with pytest.raises(AutonomyError, match="not in the programme"):
+        leave_programme(
+            organisation=universe[C],
+            left_on=datetime.date(2026, 1, 1),
+            reason="again",
+            actor="national",
+        )
+
 
 def test_a_freedom_parameter_is_data_changed_with_a_reason(universe):
     out = io.StringIO()
@@ -295,3 +319,35 @@ def test_freedoms_in_the_admin_are_validated_and_audited(universe, admin_client)
     aft.refresh_from_db()
     assert aft.criteria["consecutive_periods"] == 3
     assert AuditEvent.objects.filter(action="freedom.changed", object_id=str(aft.pk)).exists()
+
+
+def test_cqc_overall_ratings_arrive_in_the_template(universe, tmp_path):
+    from oversight.ingest.services import process_upload, receive_upload
+    from tests.ingest.files import csv_bytes
+
+    content = csv_bytes(
+        ["org_code", "metric_id", "period", "value", "reporting_date"],
+        [
+            [C, "CQC_OVERALL", "Q1 2025/26", "Outstanding", "2025-05-01"],
+            [C, "CQC_OVERALL", "Q2 2025/26", "4", "2025-05-01"],
+            [A, "CQC_OVERALL", "Q1 2025/26", "Good", ""],
+        ],
+    )
+    received = receive_upload(content=content, filename="cqc.csv", actor="t", enqueue=False)
+    upload = process_upload(upload_id=received.upload.pk)
+    assert [(e["row"], e["message"][:28]) for e in upload.errors] == [
+        (3, "Expected a CQC rating: Outst"),
+        (4, "A CQC overall rating needs r"),
+    ]
+    good = csv_bytes(
+        ["org_code", "metric_id", "period", "value", "reporting_date"],
+        [[C, "CQC_OVERALL", "Q1 2025/26", "outstanding", "2025-05-01"]],
+    )
+    received = receive_upload(content=good, filename="cqc2.csv", actor="t", enqueue=False)
+    assert process_upload(upload_id=received.upload.pk).status == "done"
+    from oversight.autonomy.services import latest_cqc_ratings
+
+    assert latest_cqc_ratings()[universe[C].pk] == "Outstanding"
+    assert latest_cqc_ratings()[universe[A].pk] == "Good"  # recorded by a national user
+    run = quarter("Q1 2025/26", {C: 1})
+    assert not any("CQC_OVERALL" in w for w in run.warnings)

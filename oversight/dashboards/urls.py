@@ -9,4 +9,14 @@ urlpatterns = [
     path("regions/<str:ods_code>/", views.region, name="region"),
     path("organisations/<str:code>/", views.organisation, name="organisation"),
     path("league-tables/", views.league, name="league"),
+    path(
+        "organisations/<str:code>/grants/<int:pk>/decide/",
+        views.decide_grant,
+        name="decide-grant",
+    ),
+    path(
+        "organisations/<str:code>/actions/<int:pk>/close/",
+        views.close_oversight_action,
+        name="close-action",
+    ),
 ]

@@ -9,15 +9,23 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from systems.authorization import get_visible_organisation_or_404, visible_organisations
+from systems.authorization import (
+    Permission,
+    get_visible_organisation_or_404,
+    has_permission,
+    visible_organisations,
+)
 from systems.models import PeerGroup, Region
 
 from .. import selectors as oversight_selectors
+from ..autonomy.services import AutonomyError, close_action, confirm_grant
 from ..exports import NHSE_TRUST_TYPE
 from ..ingest.presenters import UploadPresenter
 from ..ingest.selectors import uploads_for
@@ -485,6 +493,8 @@ def organisation(request: HttpRequest, code: str) -> HttpResponse:
         "actions": actions,
         "grants": grants,
         "chart_json": json.dumps(chart),
+        "may_confirm": has_permission(request.user, Permission.CONFIRM_FREEDOM, org),
+        "may_close": has_permission(request.user, Permission.MANAGE_ACTIONS, org),
     }
     return _respond(
         request,
@@ -554,3 +564,42 @@ def league(request: HttpRequest) -> HttpResponse:
         "group_choices": [(k, v) for k, v in PeerGroup.choices if k != PeerGroup.ICB],
     }
     return _respond(request, "dashboards/league.html", context, [table], f"league-{group}")
+
+
+@login_required
+@require_POST
+def decide_grant(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    """A regional director confirms or declines a proposed freedom, with a reason."""
+    org = get_visible_organisation_or_404(request.user, code=code)
+    if not has_permission(request.user, Permission.CONFIRM_FREEDOM, org):
+        raise Http404("Not found.")
+    grant = get_object_or_404(FreedomGrant, pk=pk, organisation=org)
+    try:
+        confirm_grant(
+            grant=grant,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+            confirm=request.POST.get("decision") == "confirm",
+        )
+    except AutonomyError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{grant.freedom.name}: decision recorded.")
+    return redirect("dashboards:organisation", code=org.code)
+
+
+@login_required
+@require_POST
+def close_oversight_action(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    """Close an oversight action with a note (the region's team)."""
+    org = get_visible_organisation_or_404(request.user, code=code)
+    if not has_permission(request.user, Permission.MANAGE_ACTIONS, org):
+        raise Http404("Not found.")
+    item = get_object_or_404(OversightAction, pk=pk, organisation=org)
+    try:
+        close_action(action=item, actor=request.user, note=request.POST.get("note", ""))
+    except AutonomyError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{item.title}: closed.")
+    return redirect("dashboards:organisation", code=org.code)

@@ -158,6 +158,8 @@ NOT_CHECKED: dict[str, str] = {
     "api:evaluation-detail": "scoped like organisations: tests/oversight/test_autonomy_api.py",
     "api:action-detail": "scoped like organisations: tests/oversight/test_autonomy_api.py",
     "api:action-close": "manage_actions in scope: tests/oversight/test_autonomy_api.py",
+    "dashboards:decide-grant": "confirm_freedom in scope: tests/oversight/test_autonomy.py",
+    "dashboards:close-action": "manage_actions in scope: tests/oversight/test_autonomy.py",
 }
 #: Namespaces the matrix does not check, and why.
 NOT_CHECKED_NAMESPACES: dict[str, str] = {

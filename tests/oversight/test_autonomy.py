@@ -351,3 +351,34 @@ def test_cqc_overall_ratings_arrive_in_the_template(universe, tmp_path):
     assert latest_cqc_ratings()[universe[A].pk] == "Good"  # recorded by a national user
     run = quarter("Q1 2025/26", {C: 1})
     assert not any("CQC_OVERALL" in w for w in run.warnings)
+
+
+def test_decisions_on_the_organisation_page(universe, client):
+    quarter("Q1 2025/26", {A: 1, B: 3})
+    users = get_user_model().objects
+    director = users.create_user("page-director")
+    grant_role(user=director, role=Role.REGIONAL, region=universe[A].region, actor="test")
+    client.force_login(director)
+    proposed = grant(A, "lead-planning")
+    html = client.get(f"/organisations/{A}/").content.decode()
+    assert "Reason for your decision" in html
+    url = f"/organisations/{A}/grants/{proposed.pk}/decide/"
+    client.post(url, {"decision": "confirm", "reason": ""})
+    proposed.refresh_from_db()
+    assert proposed.status == "proposed"  # a reason is required
+    client.post(url, {"decision": "confirm", "reason": "Strong local relationships"})
+    proposed.refresh_from_db()
+    assert proposed.status == "granted"
+    # Another region's organisation: not found.
+    stocktake = OversightAction.objects.get(organisation__code=B, kind="diagnostic_stocktake")
+    assert (
+        client.post(f"/organisations/{B}/actions/{stocktake.pk}/close/", {"note": "x"}).status_code
+        == 404
+    )
+    other = users.create_user("other-page-director")
+    grant_role(user=other, role=Role.REGIONAL, region=universe[B].region, actor="test")
+    client.force_login(other)
+    assert "Close action" in client.get(f"/organisations/{B}/").content.decode()
+    client.post(f"/organisations/{B}/actions/{stocktake.pk}/close/", {"note": "Held in March"})
+    stocktake.refresh_from_db()
+    assert stocktake.status == "closed"

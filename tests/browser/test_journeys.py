@@ -101,6 +101,7 @@ def test_pages_at_mobile_width_are_accessible(site, browser):
     sign_in(page, site, "national", "national-demo")
     for url in (
         "/national/",
+        "/regions/Y60/",
         "/league-tables/?peer_group=acute",
         "/organisations/RHA/",
         "/uploads/",

@@ -19,6 +19,7 @@ ARGS = [
 ]
 AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe-core" / "axe.min.js"
 
+
 @pytest.fixture(scope="module")
 def browser():
     """Chromium for this module's tests. Playwright's sync API runs an event loop in this

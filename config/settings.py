@@ -172,6 +172,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 60 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    # Signed delegation agreements come into force on their start date; finished ones end.
+    "advance-delegation-agreements": {
+        "task": "delegation.tasks.advance_agreements",
+        "schedule": 60 * 60 * 6,
+    },
+}
 
 # Throttle counters (and anything else cached). Set CACHE_URL (e.g. redis://host:6379/1)
 # when several web processes must share them.

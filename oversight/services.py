@@ -545,10 +545,14 @@ def _run_segmentation(
 
 
 def _apply_consequences(run: SegmentationRun, actor: Any) -> None:
-    """What follows from a run, in its transaction: the oversight response and freedoms."""
+    """What follows from a run, in its transaction: the oversight response and freedoms,
+    then the ICB segments it computed and the delegation conditions that follow them."""
+    from delegation.services import apply_run as apply_delegation
+
     from .autonomy.services import apply_run
 
     apply_run(run=run, actor=actor)
+    apply_delegation(run=run, actor=actor)
 
 
 def _ms(since: float) -> float:

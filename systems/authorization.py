@@ -45,6 +45,10 @@ class Permission(models.TextChoices):
     CONFIRM_FREEDOM = "confirm_freedom", "Confirm freedoms"
     RECORD_ICB_SEGMENT = "record_icb_segment", "Record ICB segments and capability views"
     MANAGE_ACTIONS = "manage_actions", "Record oversight actions"
+    MANAGE_DELEGATION = (
+        "manage_delegation",
+        "Prepare delegation agreements, the services catalogue and collaboration arrangements",
+    )
 
     @classmethod
     def all(cls) -> frozenset[Permission]:
@@ -68,6 +72,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.MANAGE_USERS,
             P.VIEW_AUDIT,
             P.UPLOAD_METRICS,
+            P.RECORD_ICB_SEGMENT,
+            P.MANAGE_DELEGATION,
         }
     ),
     Role.REGIONAL: frozenset(
@@ -78,6 +84,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.CONFIRM_FREEDOM,
             P.RECORD_ICB_SEGMENT,
             P.MANAGE_ACTIONS,
+            P.MANAGE_DELEGATION,
         }
     ),
     Role.ICB_ANALYST: frozenset({P.VIEW_ORGANISATION, P.UPLOAD_METRICS, P.RAISE_CHANGE_REQUEST}),

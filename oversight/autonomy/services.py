@@ -231,11 +231,18 @@ def facts_for(run) -> dict[int, Facts]:
         freedom__slug=AFT, panel_decision="approved", status__in=LIVE_GRANT
     ).values_list("organisation_id", flat=True):
         holds.setdefault(org_id, set()).add(AFT_STATUS)
-    icb_segments = {
-        a.organisation_id: a.final_segment
-        for a in assessments
-        if a.organisation.kind == OrganisationKind.ICB and a.segmented
-    }
+    # An ICB's segment: this run's where its methodology segments ICBs, otherwise the latest
+    # computed or recorded one (delegated specialised services keep that history).
+    from delegation.selectors import current_icb_segments
+
+    icb_segments = {i: s.segment for i, s in current_icb_segments().items()}
+    icb_segments.update(
+        {
+            a.organisation_id: a.final_segment
+            for a in assessments
+            if a.organisation.kind == OrganisationKind.ICB and a.segmented
+        }
+    )
     hosts = dict(
         Trust.objects.filter(pk__in=[a.organisation_id for a in assessments]).values_list(
             "pk",

@@ -1,0 +1,161 @@
+"""Reads shared by delegation services, pages and the API."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from systems.models import IntegratedCareBoard
+
+from .models import (
+    AgreementCondition,
+    AgreementService,
+    AgreementStatus,
+    Arrangement,
+    CollaborationArrangement,
+    CommissioningChangeRequest,
+    DelegationAgreement,
+    DelegationTimeline,
+    IcbSegment,
+    RequestStatus,
+)
+
+LIVE = (AgreementStatus.SIGNED, AgreementStatus.IN_FORCE)
+
+
+def delegated_from(region_id: int, tranche: str) -> datetime.date | None:
+    """The date services of ``tranche`` were delegated in the region (None if not yet)."""
+    step = (
+        DelegationTimeline.objects.filter(
+            region_id=region_id, tranche=tranche, arrangement=Arrangement.DELEGATED
+        )
+        .values_list("starts_on", flat=True)
+        .first()
+    )
+    return step
+
+
+def current_icb_segments(
+    icb_ids: Iterable[int] | None = None, on: datetime.date | None = None
+) -> dict[int, IcbSegment]:
+    """Each ICB's segment that applies now (or ``on``): the latest ``as_of``, then the
+    latest recorded, computed and recorded alike."""
+    rows = IcbSegment.objects.order_by("icb_id", "-as_of", "-recorded_at", "-id")
+    if icb_ids is not None:
+        rows = rows.filter(icb_id__in=list(icb_ids))
+    if on is not None:
+        rows = rows.filter(as_of__lte=on)
+    out: dict[int, IcbSegment] = {}
+    for row in rows.select_related("run", "period"):
+        out.setdefault(row.icb_id, row)
+    return out
+
+
+def in_force_agreement(icb_id: int) -> DelegationAgreement | None:
+    return (
+        DelegationAgreement.objects.filter(icb_id=icb_id, status=AgreementStatus.IN_FORCE)
+        .select_related("icb__region", "template")
+        .prefetch_related("schedule")
+        .order_by("-starts_on")
+        .first()
+    )
+
+
+def open_conditions(icb_ids: Iterable[int] | None = None) -> QuerySet[AgreementCondition]:
+    rows = AgreementCondition.objects.filter(lifted_at__isnull=True).select_related(
+        "agreement__icb", "rule", "applied_because"
+    )
+    if icb_ids is not None:
+        rows = rows.filter(agreement__icb_id__in=list(icb_ids))
+    return rows.order_by("agreement__icb__name")
+
+
+def awaiting_decision(icb_ids: Iterable[int] | None = None) -> QuerySet:
+    rows = CommissioningChangeRequest.objects.filter(
+        status=RequestStatus.AWAITING_DECISION
+    ).select_related("icb", "agreement", "condition__rule")
+    if icb_ids is not None:
+        rows = rows.filter(icb_id__in=list(icb_ids))
+    return rows.prefetch_related("services").order_by("raised_at")
+
+
+def without_collaboration(
+    icb_ids: Iterable[int], on: datetime.date | None = None
+) -> list[IntegratedCareBoard]:
+    """ICBs with an in-force agreement and no collaboration arrangement on ``on`` (today)."""
+    on = on or timezone.localdate()
+    live = Q(collaborations__formed_on__lte=on) & (
+        Q(collaborations__ended_on__isnull=True) | Q(collaborations__ended_on__gt=on)
+    )
+    with_agreement = IntegratedCareBoard.objects.filter(
+        pk__in=list(icb_ids), delegation_agreements__status=AgreementStatus.IN_FORCE
+    )
+    collaborating = IntegratedCareBoard.objects.filter(live).values("pk")
+    return list(with_agreement.exclude(pk__in=collaborating).distinct().order_by("name"))
+
+
+def collaborations_for(icb_id: int, on: datetime.date | None = None) -> list:
+    on = on or timezone.localdate()
+    return list(
+        CollaborationArrangement.objects.filter(members__pk=icb_id, formed_on__lte=on)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=on))
+        .prefetch_related("members")
+    )
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    since: datetime.date
+    agreement_id: int
+    financial_year: str
+
+
+def delegation_matrix(
+    icb_ids: Iterable[int], on: datetime.date
+) -> dict[tuple[int, int], MatrixCell]:
+    """(service id, ICB id) → since when and under which agreement it is delegated on ``on``
+    (agreements signed or in force whose year covers ``on``)."""
+    lines = AgreementService.objects.filter(
+        agreement__icb_id__in=list(icb_ids),
+        agreement__status__in=LIVE,
+        agreement__starts_on__lte=on,
+        agreement__ends_on__gte=on,
+        effective_from__lte=on,
+    ).filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on))
+    out = {}
+    for service_id, icb_id, since, agreement_id, year in lines.values_list(
+        "service_id",
+        "agreement__icb_id",
+        "effective_from",
+        "agreement_id",
+        "agreement__financial_year",
+    ):
+        out[(service_id, icb_id)] = MatrixCell(since, agreement_id, year)
+    return out
+
+
+def agreement_detail(pk: int) -> DelegationAgreement:
+    return (
+        DelegationAgreement.objects.select_related("icb__region", "template")
+        .prefetch_related(
+            Prefetch("schedule", queryset=AgreementService.objects.select_related("service")),
+            "developmental_arrangements",
+            Prefetch(
+                "conditions",
+                queryset=AgreementCondition.objects.select_related(
+                    "rule", "applied_because", "lifted_because"
+                ),
+            ),
+            Prefetch("predecessors", queryset=DelegationAgreement.objects.select_related("icb")),
+            Prefetch("successors", queryset=DelegationAgreement.objects.select_related("icb")),
+            Prefetch(
+                "change_requests",
+                queryset=CommissioningChangeRequest.objects.prefetch_related("services"),
+            ),
+        )
+        .get(pk=pk)
+    )

@@ -29,7 +29,9 @@ demo: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py load_reference_data
 	DEBUG=1 $(BIN)/python manage.py load_methodologies
 	DEBUG=1 $(BIN)/python manage.py load_autonomy_policy
+	DEBUG=1 $(BIN)/python manage.py load_delegation_data
 	DEBUG=1 $(BIN)/python manage.py load_demo_data
+	DEBUG=1 $(BIN)/python manage.py load_demo_delegation
 	DEBUG=1 $(BIN)/python manage.py load_demo_users
 
 run: demo

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from config.api import not_found
+from delegation import api as delegation_api
 from oversight import api as oversight_api
 from oversight.autonomy import api as autonomy_api
 from oversight.ingest import api as ingest_api
@@ -36,6 +37,21 @@ router.register("grants", autonomy_api.GrantViewSet, basename="grant")
 router.register("freedom-evaluations", autonomy_api.EvaluationViewSet, basename="evaluation")
 router.register("actions", autonomy_api.ActionViewSet, basename="action")
 router.register("notifications", autonomy_api.NotificationViewSet, basename="notification")
+router.register(
+    "specialised-services", delegation_api.SpecialisedServiceViewSet, basename="specialised-service"
+)
+router.register(
+    "delegation-timeline", delegation_api.TimelineViewSet, basename="delegation-timeline"
+)
+router.register(
+    "delegation-agreements", delegation_api.AgreementViewSet, basename="delegation-agreement"
+)
+router.register("agreement-conditions", delegation_api.ConditionViewSet, basename="condition")
+router.register("icb-segments", delegation_api.IcbSegmentViewSet, basename="icb-segment")
+router.register("change-requests", delegation_api.ChangeRequestViewSet, basename="change-request")
+router.register(
+    "collaboration-arrangements", delegation_api.CollaborationViewSet, basename="collaboration"
+)
 router.register("tokens", systems_api.ApiTokenViewSet, basename="token")
 router.register("audit-events", systems_api.AuditEventViewSet, basename="audit-event")
 

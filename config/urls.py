@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("", include("oversight.ingest.urls")),
     path("", include("oversight.dashboards.urls")),
+    path("", include("delegation.urls")),
     path("", include("systems.urls")),
 ]

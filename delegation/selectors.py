@@ -126,6 +126,7 @@ def delegation_matrix(
         agreement__ends_on__gte=on,
         effective_from__lte=on,
     ).filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on))
+    first = _delegated_since(icb_ids, on)
     out = {}
     for service_id, icb_id, since, agreement_id, year in lines.values_list(
         "service_id",
@@ -134,7 +135,32 @@ def delegation_matrix(
         "agreement_id",
         "agreement__financial_year",
     ):
+        since = min(since, first.get((service_id, icb_id), since))
         out[(service_id, icb_id)] = MatrixCell(since, agreement_id, year)
+    return out
+
+
+def _delegated_since(
+    icb_ids: Iterable[int], on: datetime.date
+) -> dict[tuple[int, int], datetime.date]:
+    """(service, ICB) → the earliest date the ICB, or an ICB that merged into it, had the
+    service delegated under any agreement that was signed (before ``on``)."""
+    from systems.models import Succession
+
+    icb_ids = list(icb_ids)
+    lineage = {i: i for i in icb_ids}
+    for predecessor, successor in Succession.objects.filter(successor_id__in=icb_ids).values_list(
+        "predecessor_id", "successor_id"
+    ):
+        lineage.setdefault(predecessor, successor)
+    out: dict[tuple[int, int], datetime.date] = {}
+    for service_id, icb_id, since in AgreementService.objects.filter(
+        agreement__icb_id__in=list(lineage),
+        agreement__signed_on__isnull=False,
+        effective_from__lte=on,
+    ).values_list("service_id", "agreement__icb_id", "effective_from"):
+        key = (service_id, lineage[icb_id])
+        out[key] = min(since, out.get(key, since))
     return out
 
 

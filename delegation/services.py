@@ -331,7 +331,7 @@ def load_delegation_data(
             continue
         before = {k: getattr(existing, k) for k in fields}
         if before != fields:
-            _check_reclassification(existing, row.status)
+            check_reclassification(existing, row.status)
             SpecialisedService.objects.filter(pk=existing.pk).update(**fields)
             counts["services_updated"] += 1
             audit.record(
@@ -408,7 +408,7 @@ def load_delegation_data(
 # --- The catalogue, one service at a time ------------------------------------------------
 
 
-def _check_reclassification(service: SpecialisedService, status: str) -> None:
+def check_reclassification(service: SpecialisedService, status: str) -> None:
     if status == ServiceStatus.RETAINED and service.status != ServiceStatus.RETAINED:
         live = AgreementService.objects.filter(
             service=service,
@@ -504,7 +504,7 @@ def change_service(
     name = str(merged["name"]).strip()
     if SpecialisedService.objects.filter(name__iexact=name).exclude(pk=service.pk).exists():
         raise DelegationError(f"The catalogue already has a service called {name!r}.")
-    _check_reclassification(service, merged["status"])
+    check_reclassification(service, merged["status"])
     for key, value in merged.items():
         setattr(service, key, value)
     service.name = name
@@ -826,6 +826,33 @@ def sign_agreement(
         obj=agreement,
         before=before,
         after=_agreement_state(agreement),
+    )
+    return agreement
+
+
+@transaction.atomic
+def record_signature_made_elsewhere(
+    *, actor: str, agreement: DelegationAgreement, signatory: str, signed_on: datetime.date
+) -> DelegationAgreement:
+    """Record a signature made on paper before the agreement was in the product (data
+    migration from the command line only; people sign with :func:`sign_agreement`)."""
+    if not isinstance(actor, str):
+        raise DelegationError("People sign agreements themselves; this is for data migration.")
+    agreement = _draft(agreement)
+    if not signatory.strip():
+        raise DelegationError("Name who signed for NHS England.")
+    before = _agreement_state(agreement)
+    agreement.status = AgreementStatus.SIGNED
+    agreement.signed_by_label = signatory.strip()[:150]
+    agreement.signed_on = signed_on
+    agreement.save()
+    audit.record(
+        actor=actor,
+        action="delegation.agreement_signature_recorded",
+        obj=agreement,
+        before=before,
+        after=_agreement_state(agreement),
+        reason="Signed outside the product; recorded from the signed copy",
     )
     return agreement
 

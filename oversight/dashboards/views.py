@@ -374,9 +374,16 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
             if r["organisation__kind"] == "icb"
         }
     )
+    from delegation.presenters import region_summary
+
+    delegation = region_summary(
+        [r["organisation_id"] for r in mine if r["organisation__kind"] == "icb"]
+        or list(visible.filter(kind="icb").values_list("pk", flat=True))
+    )
     context = {
         "pair": pair,
         "region": region_obj,
+        "delegation": delegation,
         "icb_choices": icb_choices,
         "group_choices": [(k, v) for k, v in PeerGroup.choices],
         "filters": {"icb": icb_filter, "peer_group": group_filter, "segment": segment_filter},
@@ -386,7 +393,7 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
         request,
         "dashboards/region.html",
         context,
-        [organisations, movers, capped, freedoms, action_table],
+        [organisations, movers, capped, freedoms, action_table, delegation["conditions_table"]],
         "region",
     )
 
@@ -495,6 +502,7 @@ def organisation(request: HttpRequest, code: str) -> HttpResponse:
         "chart_json": json.dumps(chart),
         "may_confirm": has_permission(request.user, Permission.CONFIRM_FREEDOM, org),
         "may_close": has_permission(request.user, Permission.MANAGE_ACTIONS, org),
+        "delegation": _delegation_status(org),
     }
     return _respond(
         request,
@@ -503,6 +511,20 @@ def organisation(request: HttpRequest, code: str) -> HttpResponse:
         [history_table, metrics],
         f"organisation-{org.code}",
     )
+
+
+def _delegation_status(org) -> dict | None:
+    """An ICB's agreement in force, latest segment and condition (three queries)."""
+    if org.kind != "icb":
+        return None
+    from delegation.selectors import current_icb_segments, in_force_agreement, open_conditions
+
+    agreement = in_force_agreement(org.pk)
+    return {
+        "agreement": agreement,
+        "segment": current_icb_segments([org.pk]).get(org.pk),
+        "condition": open_conditions([org.pk]).first() if agreement else None,
+    }
 
 
 @login_required

@@ -85,4 +85,5 @@ def region_summary(icb_ids: list[int]) -> dict:
         "waiting_count": waiting.count(),
         "waiting_spend": pounds(waiting.aggregate(total=Sum("annual_spend_effect"))["total"] or 0),
         "flagged": selectors.without_collaboration(icb_ids),
+        "synthetic": selectors.has_synthetic_records(),
     }

@@ -185,3 +185,11 @@ def agreement_detail(pk: int) -> DelegationAgreement:
         )
         .get(pk=pk)
     )
+
+
+SYNTHETIC_AUTHOR = "synthetic demo data"
+
+
+def has_synthetic_records() -> bool:
+    """Whether demonstration agreements are loaded (pages then say so)."""
+    return DelegationAgreement.objects.filter(created_by_label=SYNTHETIC_AUTHOR).exists()

@@ -51,7 +51,7 @@ def _icb_url(code: str) -> str:
 
 
 def _synthetic() -> bool:
-    return DelegationAgreement.objects.filter(created_by_label=SYNTHETIC_SOURCE).exists()
+    return selectors.has_synthetic_records()
 
 
 def _day(text: str) -> datetime.date:
@@ -247,7 +247,9 @@ def agreement(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def sign(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(DelegationAgreement.objects.select_related("icb"), pk=pk)
-    _visible_icb_or_404(request.user, item.icb.code)
+    board = _visible_icb_or_404(request.user, item.icb.code)
+    if not has_permission(request.user, Permission.SIGN_DELEGATION_AGREEMENT, board):
+        raise Http404("Not found.")
     try:
         services.sign_agreement(actor=request.user, agreement=item)
     except DelegationError as exc:
@@ -261,7 +263,9 @@ def sign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def bring_into_force(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(DelegationAgreement.objects.select_related("icb"), pk=pk)
-    _visible_icb_or_404(request.user, item.icb.code)
+    board = _visible_icb_or_404(request.user, item.icb.code)
+    if not has_permission(request.user, Permission.MANAGE_DELEGATION, board):
+        raise Http404("Not found.")
     try:
         services.bring_into_force(actor=request.user, agreement=item)
     except DelegationError as exc:
@@ -535,6 +539,11 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def start(request: HttpRequest, pk: int) -> HttpResponse:
     item = _visible_request_or_404(request.user, pk)
+    if not (
+        has_permission(request.user, Permission.RAISE_CHANGE_REQUEST, item.icb)
+        or has_permission(request.user, Permission.DECIDE_CHANGE_REQUEST, item.icb)
+    ):
+        raise Http404("Not found.")
     try:
         services.start_change_request(actor=request.user, request=item)
     except DelegationError as exc:

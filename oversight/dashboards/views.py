@@ -60,6 +60,7 @@ def _respond(request: HttpRequest, template: str, context: dict, tables: list[Ta
         return table.download(request.GET.get("format", "csv"), f"{name}-{table.slug}{suffix}")
     context["tables"] = {t.slug: t for t in tables}
     pair = context.get("pair")
+    context["period_query"] = f"period={pair.current.slug}" if pair and pair.current else ""
     if pair is not None:
         context["period_choices"] = [
             PeriodChoice(p.slug, p.label, p == pair.current) for p in pair.periods

@@ -118,8 +118,86 @@ def build_universe() -> Universe:
     universe.token_id = national_token.token.pk
     icb_token = create_api_token(name="ICB system", role=Role.ICB_ANALYST, icb=icb, actor=admin)
     universe.raw_tokens["icb_token"] = icb_token.raw
+    _delegation(universe, own_icb=icb, other_icb=other.host_icb_on(period.end_date))
     universe.ids["audit_event"] = AuditEvent.objects.order_by("-id").first().pk
     return universe
+
+
+def _delegation(universe: Universe, *, own_icb, other_icb) -> None:
+    """Agreements in force for the own and the other ICB (both in segment 3, so under the
+    condition), a draft for next year, change requests, segments and collaborations."""
+    import datetime
+
+    from delegation.models import DelegationTimeline, SpecialisedService
+    from delegation.services import (
+        bring_into_force,
+        create_agreement,
+        create_collaboration,
+        load_delegation_data,
+        raise_change_request,
+        record_icb_segment,
+        record_signature_made_elsewhere,
+    )
+    from systems.models import IntegratedCareBoard
+
+    load_delegation_data(actor="test")
+    service = SpecialisedService.objects.get(name="Adult critical care")
+    universe.ids["service"] = service.pk
+    universe.ids["timeline"] = DelegationTimeline.objects.first().pk
+    universe.ids["service_name"] = service.name
+    for side, board in (("own", own_icb), ("other", other_icb)):
+        agreement = create_agreement(actor="test", icb=board, financial_year="2025/26")
+        record_signature_made_elsewhere(
+            actor="test",
+            agreement=agreement,
+            signatory="director",
+            signed_on=datetime.date(2025, 3, 20),
+        )
+        bring_into_force(actor="test", agreement=agreement)
+        segment = record_icb_segment(
+            actor="test", icb=board, segment=3, source="matrix", as_of=datetime.date(2025, 9, 30)
+        )
+        universe.ids[f"{side}_agreement"] = agreement.pk
+        universe.ids[f"{side}_segment"] = segment.pk
+        universe.ids[f"{side}_condition"] = agreement.conditions.get().pk
+        fields = {
+            "actor": "test",
+            "icb": board,
+            "services": [service],
+            "title": "More beds",
+            "description": "Four more beds",
+            "annual_spend_effect": "1000000",
+            "intended_start": datetime.date(2026, 1, 5),
+        }
+        universe.ids[f"{side}_request"] = raise_change_request(
+            **fields, changes_overall_spend=True
+        ).pk
+        universe.ids[f"{side}_noted_request"] = raise_change_request(
+            **fields, changes_overall_spend=False
+        ).pk
+    universe.ids["own_draft"] = create_agreement(
+        actor="test", icb=own_icb, financial_year="2026/27"
+    ).pk
+    neighbour = (
+        IntegratedCareBoard.objects.filter(region=own_icb.region).exclude(pk=own_icb.pk).first()
+    )
+    other_neighbour = (
+        IntegratedCareBoard.objects.filter(region=other_icb.region).exclude(pk=other_icb.pk).first()
+    )
+    universe.ids["own_collab"] = create_collaboration(
+        actor="test",
+        name="Own",
+        kind="joint_committee",
+        members=[own_icb, neighbour],
+        formed_on=datetime.date(2024, 4, 1),
+    ).pk
+    universe.ids["other_collab"] = create_collaboration(
+        actor="test",
+        name="Other",
+        kind="joint_committee",
+        members=[other_icb, other_neighbour],
+        formed_on=datetime.date(2024, 4, 1),
+    ).pk
 
 
 def _empty_tables() -> None:

@@ -12,6 +12,8 @@ from .matrix import AWAITING_ENTRIES, MATRIX, NOT_CHECKED, NOT_CHECKED_NAMESPACE
 def _fill(template, placeholders):
     if isinstance(template, dict):
         return {k: _fill(v, placeholders) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, placeholders) for v in template]
     return template.format(**placeholders) if isinstance(template, str) else template
 
 

@@ -106,9 +106,79 @@ def test_pages_at_mobile_width_are_accessible(site, browser):
         "/organisations/RHA/",
         "/uploads/",
         "/reconciliation/",
+        "/delegation/",
+        "/delegation/icbs/QT1/",
+        "/delegation/regions/Y60/approvals/",
     ):
         page.goto(site + url)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390 + 1, f"{url} scrolls sideways ({width}px)"
         assert_accessible(page)
     context.close()
+
+
+def test_delegation_request_waits_for_the_regions_approval(site, page):
+    """An analyst raises a spend-changing request under the segment 3 condition; the
+    Midlands director finds it in their approval queue and approves it with a reason; the
+    analyst then marks it as started."""
+    import datetime
+
+    from delegation.services import (
+        bring_into_force,
+        create_agreement,
+        load_delegation_data,
+        record_icb_segment,
+        record_signature_made_elsewhere,
+    )
+    from systems.models import IntegratedCareBoard
+
+    load_delegation_data(actor="test")
+    notts = IntegratedCareBoard.objects.get(code="QT1")
+    agreement = create_agreement(actor="test", icb=notts, financial_year="2026/27")
+    record_signature_made_elsewhere(
+        actor="test", agreement=agreement, signatory="director", signed_on=datetime.date.today()
+    )
+    bring_into_force(actor="test", agreement=agreement)
+    record_icb_segment(actor="test", icb=notts, segment=3, source="Oversight letter")
+
+    sign_in(page, site, "notts-analyst", "analyst-demo")
+    page.goto(site + "/delegation/icbs/QT1/")
+    assert "In force" in page.locator(".nhsuk-summary-list").inner_text()
+    page.click("text=Raise a commissioning change request")
+    page.click("text=Raise request")  # empty: every problem listed, nothing stored
+    summary = page.locator(".nhsuk-error-summary")
+    assert "Choose the delegated services the change affects." in summary.inner_text()
+    assert_accessible(page)
+    page.fill("#id_title", "Extra critical care beds")
+    page.check("label:has-text('Adult critical care')")
+    page.fill("#id_description", "Four more level 3 beds.")
+    page.fill("#id_annual_spend_effect", "1250000")
+    page.check("label:has-text('Yes')")
+    page.fill("#id_intended_start", "2027-01-04")
+    page.click("text=Raise request")
+    assert "Awaiting the region's decision" in page.locator("h1 + dl").inner_text()
+    assert page.locator("text=Mark as started").count() == 0
+    page.context.clear_cookies()
+
+    sign_in(page, site, "midlands-director", "regional-demo")
+    page.click("text=My region")
+    page.click("text=1 change request awaiting your decision")
+    assert page.locator("h1").inner_text() == "Approval queue"
+    assert_accessible(page)
+    card = page.locator(".nhsuk-card", has_text="Extra critical care beds")
+    card.locator("text=Approve").click()  # no reason: refused, nothing changes
+    assert "Give the reason for the decision." in page.locator(".nhsuk-error-summary").inner_text()
+    card = page.locator(".nhsuk-card", has_text="Extra critical care beds")
+    card.locator("input[name=reason]").fill("Within the regional envelope")
+    card.locator("text=Approve").click()
+    assert "Nothing is waiting for a decision." in page.content()
+    assert "Within the regional envelope" in page.locator("#table-decided").inner_text()
+    assert_accessible(page)
+    page.context.clear_cookies()
+
+    sign_in(page, site, "notts-analyst", "analyst-demo")
+    page.goto(site + "/delegation/icbs/QT1/")
+    page.locator("#table-requests a", has_text="Extra critical care beds").click()
+    page.click("text=Mark as started")
+    assert "Started" in page.locator("h1 + dl").inner_text()
+    assert_accessible(page)

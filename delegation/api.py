@@ -172,14 +172,41 @@ class SignSerializer(serializers.Serializer):
     signed_on = serializers.DateField(required=False)
 
 
-class AgreementViewSet(ReadOnlyApiViewSet):
-    """Delegation agreements per ICB and financial year. ``POST …/sign/``: the regional
-    director of the ICB's own region signs."""
+class AgreementCreateSerializer(serializers.Serializer):
+    icb = serializers.CharField(help_text="The ICB's ODS code.")
+    financial_year = serializers.CharField(help_text="e.g. 2026/27")
+
+
+class AgreementViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
+    """Delegation agreements per ICB and financial year. ``POST`` prepares a draft from the
+    year's template (national and regional users); ``POST …/sign/``: the regional director
+    of the ICB's own region signs."""
 
     serializer_class = AgreementSerializer
     filterset_class = AgreementFilter
     ordering = ["-financial_year", "icb__name"]
-    write_permission = Permission.SIGN_DELEGATION_AGREEMENT
+
+    @property
+    def write_permission(self) -> str:
+        if self.action == "create":
+            return Permission.MANAGE_DELEGATION
+        return Permission.SIGN_DELEGATION_AGREEMENT
+
+    @extend_schema(request=AgreementCreateSerializer, responses={201: AgreementSerializer})
+    def create(self, request, *args, **kwargs):
+        body = AgreementCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        icb = _visible_icb(request.user, body.validated_data["icb"])
+        try:
+            agreement = services.create_agreement(
+                actor=request.user, icb=icb, financial_year=body.validated_data["financial_year"]
+            )
+        except DelegationError as exc:
+            raise _refuse(exc, "financial_year") from exc
+        return Response(
+            AgreementSerializer(self.get_queryset().get(pk=agreement.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     def get_queryset(self):
         return restrict_to_visible(

@@ -9,7 +9,13 @@ urlpatterns = [
     path("delegation/agreements/<int:pk>/", views.agreement, name="agreement"),
     path("delegation/agreements/<int:pk>/sign/", views.sign, name="sign"),
     path("delegation/agreements/<int:pk>/in-force/", views.bring_into_force, name="in-force"),
+    path(
+        "delegation/agreements/<int:pk>/arrangements/",
+        views.add_arrangement,
+        name="add-arrangement",
+    ),
     path("delegation/icbs/<str:code>/", views.icb, name="icb"),
+    path("delegation/icbs/<str:code>/agreements/new/", views.new_agreement, name="new-agreement"),
     path(
         "delegation/icbs/<str:code>/change-requests/new/",
         views.new_change_request,

@@ -32,6 +32,8 @@ from systems.models import IntegratedCareBoard, Region
 from . import selectors, services
 from .models import (
     AgreementStatus,
+    AgreementTemplate,
+    ArrangementCategory,
     CommissioningChangeRequest,
     DelegationAgreement,
     RequestStatus,
@@ -231,6 +233,9 @@ def agreement(request: HttpRequest, pk: int) -> HttpResponse:
         and has_permission(request.user, Permission.SIGN_DELEGATION_AGREEMENT, item.icb),
         "may_bring_into_force": item.status == AgreementStatus.SIGNED
         and has_permission(request.user, Permission.MANAGE_DELEGATION, item.icb),
+        "may_add_arrangement": item.status != AgreementStatus.ENDED
+        and has_permission(request.user, Permission.MANAGE_DELEGATION, item.icb),
+        "arrangement_form": ArrangementForm(),
         "synthetic": item.created_by_label == SYNTHETIC_SOURCE,
         "query": "",
     }
@@ -272,6 +277,55 @@ def bring_into_force(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{item} is in force.")
+    return redirect("delegation:agreement", pk=item.pk)
+
+
+class ArrangementForm(forms.Form):
+    category = forms.ChoiceField(choices=ArrangementCategory.choices)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Arrangement")
+    agreed_by = forms.CharField(max_length=200, label="Agreed by")
+    review_date = forms.DateField(label="Review date (YYYY-MM-DD)")
+
+
+@login_required
+@require_POST
+def add_arrangement(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(DelegationAgreement.objects.select_related("icb"), pk=pk)
+    board = _visible_icb_or_404(request.user, item.icb.code)
+    if not has_permission(request.user, Permission.MANAGE_DELEGATION, board):
+        raise Http404("Not found.")
+    form = ArrangementForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            for error in errors:
+                messages.error(request, f"{label or field.replace('_', ' ')}: {error}")
+    else:
+        try:
+            services.add_developmental_arrangement(
+                actor=request.user, agreement=item, **form.cleaned_data
+            )
+        except DelegationError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Developmental arrangement recorded.")
+    return redirect("delegation:agreement", pk=item.pk)
+
+
+@login_required
+@require_POST
+def new_agreement(request: HttpRequest, code: str) -> HttpResponse:
+    board = _visible_icb_or_404(request.user, code)
+    if not has_permission(request.user, Permission.MANAGE_DELEGATION, board):
+        raise Http404("Not found.")
+    try:
+        item = services.create_agreement(
+            actor=request.user, icb=board, financial_year=request.POST.get("financial_year", "")
+        )
+    except DelegationError as exc:
+        messages.error(request, str(exc))
+        return redirect("delegation:icb", code=board.code)
+    messages.success(request, f"Draft prepared with {item.schedule.count()} services.")
     return redirect("delegation:agreement", pk=item.pk)
 
 
@@ -398,6 +452,11 @@ def icb(request: HttpRequest, code: str) -> HttpResponse:
         "collaborations": selectors.collaborations_for(board.pk),
         "form": form,
         "may_record": may_record,
+        "may_prepare": has_permission(request.user, Permission.MANAGE_DELEGATION, board),
+        "years_to_prepare": sorted(
+            set(AgreementTemplate.objects.values_list("financial_year", flat=True))
+            - {a.financial_year for a in agreements}
+        ),
         "may_raise": in_force is not None
         and has_permission(request.user, Permission.RAISE_CHANGE_REQUEST, board),
         "synthetic": _synthetic(),

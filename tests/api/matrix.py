@@ -103,6 +103,13 @@ MATRIX: list[Entry] = [
         out={"pk": "{other_agreement}"},
     ),
     E(
+        "api:delegation-agreement-list",
+        method="post",
+        ok=201,
+        allowed=frozenset({"national", "regional"}),
+        data={"icb": "{icb}", "financial_year": "2024/25"},
+    ),
+    E(
         "api:delegation-agreement-sign",
         {"pk": "{own_draft}"},
         method="post",
@@ -218,6 +225,22 @@ MATRIX: list[Entry] = [
     E(
         "delegation:in-force",
         {"pk": "{own_draft}"},
+        method="post",
+        ok=302,
+        page=True,
+        allowed=frozenset({"national", "regional"}),
+    ),
+    E(
+        "delegation:add-arrangement",
+        {"pk": "{own_agreement}"},
+        method="post",
+        ok=302,
+        page=True,
+        allowed=frozenset({"national", "regional"}),
+    ),
+    E(
+        "delegation:new-agreement",
+        {"code": "{icb}"},
         method="post",
         ok=302,
         page=True,

@@ -165,3 +165,32 @@ def test_exports_never_carry_a_formula(client, demo):
     response = client.get("/delegation/icbs/QT1/?download=requests&format=csv")
     text = response.content.decode("utf-8-sig")
     assert "'=HYPERLINK" in text
+
+
+def test_preparing_and_signing_an_agreement_on_the_pages(client, demo):
+    from delegation.models import AgreementTemplate, DelegationAgreement, DevelopmentalArrangement
+
+    AgreementTemplate.objects.create(version="2027/28 national template", financial_year="2027/28")
+    director = signed_in(client, Role.REGIONAL, region=midlands())
+    html = client.get("/delegation/icbs/QT1/").content.decode()
+    assert "Prepare a draft agreement" in html and "2027/28" in html
+    response = client.post("/delegation/icbs/QT1/agreements/new/", {"financial_year": "2027/28"})
+    draft = DelegationAgreement.objects.get(icb__code="QT1", financial_year="2027/28")
+    assert response["Location"] == f"/delegation/agreements/{draft.pk}/"
+    assert draft.schedule.count() == 20
+    response = client.post(
+        f"/delegation/agreements/{draft.pk}/arrangements/",
+        {"category": "risk", "text": "", "agreed_by": "Panel", "review_date": "soon"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Arrangement: This field is required." in html
+    assert "Review date (YYYY-MM-DD): Enter a valid date." in html
+    assert not DevelopmentalArrangement.objects.filter(agreement=draft).exists()
+    client.post(f"/delegation/agreements/{draft.pk}/sign/")
+    draft.refresh_from_db()
+    assert draft.status == "signed" and draft.signed_by == director
+    response = client.post(
+        "/delegation/icbs/QT1/agreements/new/", {"financial_year": "2027/28"}, follow=True
+    )
+    assert "already has a 2027/28 agreement" in response.content.decode()

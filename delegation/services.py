@@ -897,7 +897,26 @@ def bring_into_force(
         before=before,
         after=_agreement_state(agreement),
     )
+    # Requests still waiting under the agreements this one replaces carry on under it.
+    waiting = list(
+        CommissioningChangeRequest.objects.filter(
+            agreement__in=[old.pk for old in earlier], status=RequestStatus.AWAITING_DECISION
+        )
+    )
+    CommissioningChangeRequest.objects.filter(pk__in=[r.pk for r in waiting]).update(
+        agreement=agreement
+    )
     apply_conditions(actor=actor, icb_ids=[agreement.icb_id])
+    condition = AgreementCondition.objects.filter(
+        agreement=agreement, lifted_at__isnull=True
+    ).first()
+    for request in waiting:
+        request.refresh_from_db()
+        if condition is not None:
+            request.condition = condition
+            request.save(update_fields=["condition"])
+        else:
+            _release(actor, request, f"No spending condition applies under {agreement}.")
     return agreement
 
 
@@ -908,7 +927,8 @@ def _end(actor: Any, agreement: DelegationAgreement, on: datetime.date, reason: 
     )
     agreement.refresh_from_db()
     for condition in AgreementCondition.objects.filter(agreement=agreement, lifted_at__isnull=True):
-        _lift(actor, condition, None, "The agreement ended.")
+        # Waiting requests stay waiting: a following agreement takes them over.
+        _lift(actor, condition, None, "The agreement ended.", release=False)
     audit.record(
         actor=actor,
         action="delegation.agreement_ended",
@@ -1125,7 +1145,13 @@ def apply_conditions(*, actor: Any, icb_ids: Iterable[int] | None = None) -> Con
     return changes
 
 
-def _lift(actor: Any, condition: AgreementCondition, because: IcbSegment | None, why: str):
+def _lift(
+    actor: Any,
+    condition: AgreementCondition,
+    because: IcbSegment | None,
+    why: str,
+    release: bool = True,
+):
     condition.lifted_on = _today()
     condition.lifted_at = timezone.now()
     condition.lifted_because = because
@@ -1139,22 +1165,21 @@ def _lift(actor: Any, condition: AgreementCondition, because: IcbSegment | None,
         after={"condition": condition.rule.slug, "in_force": False},
         reason=why,
     )
+    if not release:
+        return
     waiting = CommissioningChangeRequest.objects.filter(
         agreement=condition.agreement, status=RequestStatus.AWAITING_DECISION
     )
     for request in waiting:
-        _move(
-            actor,
-            request,
-            RequestStatus.NOTED,
-            "The spending-approval condition was lifted, so approval is no longer needed.",
-        )
-        _tell_requester(
-            request,
-            "approval no longer needed",
-            f"The condition on {condition.agreement} was lifted ({why}); your "
-            "request is noted and may go ahead.",
-        )
+        _release(actor, request, f"The condition on {condition.agreement} was lifted ({why}).")
+
+
+def _release(actor: Any, request: CommissioningChangeRequest, why: str) -> None:
+    """A waiting request no longer needs approval: it is noted and its requester told."""
+    _move(actor, request, RequestStatus.NOTED, f"{why} Approval is no longer needed.")
+    _tell_requester(
+        request, "approval no longer needed", f"{why} Your request is noted and may go ahead."
+    )
 
 
 @transaction.atomic

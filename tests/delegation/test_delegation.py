@@ -486,3 +486,23 @@ def test_nothing_is_half_done_when_a_step_fails(world):
         sign_agreement(actor=world["london_director"], agreement=agreement)
     assert AuditEvent.objects.count() == events
     assert DelegationAgreement.objects.get(pk=agreement.pk).status == AgreementStatus.DRAFT
+
+
+def test_waiting_requests_carry_on_under_the_next_years_agreement(world):
+    old = in_force(world, year="2025/26")
+    record_icb_segment(
+        actor=world["midlands_director"],
+        icb=world["notts"],
+        segment=4,
+        source="Regional review",
+        as_of=datetime.date(2026, 1, 10),
+    )
+    waiting = request_for(world, intended_start=datetime.date(2026, 3, 2))
+    assert waiting.status == RequestStatus.AWAITING_DECISION
+    new = in_force(world, year="2026/27")
+    old.refresh_from_db()
+    waiting.refresh_from_db()
+    assert old.status == AgreementStatus.ENDED
+    assert waiting.status == RequestStatus.AWAITING_DECISION  # still needs the region
+    assert waiting.agreement == new
+    assert waiting.condition == AgreementCondition.objects.get(agreement=new, lifted_at=None)

@@ -38,6 +38,13 @@ router.register("freedom-evaluations", autonomy_api.EvaluationViewSet, basename=
 router.register("actions", autonomy_api.ActionViewSet, basename="action")
 router.register("notifications", autonomy_api.NotificationViewSet, basename="notification")
 router.register(
+    "programme-memberships", autonomy_api.ProgrammeMembershipViewSet, basename="programme"
+)
+router.register(
+    "capability-assessments", autonomy_api.CapabilityAssessmentViewSet, basename="capability"
+)
+router.register("cqc-ratings", autonomy_api.CqcRatingViewSet, basename="cqc-rating")
+router.register(
     "specialised-services", delegation_api.SpecialisedServiceViewSet, basename="specialised-service"
 )
 router.register(

@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("oversight.ingest.urls")),
     path("", include("oversight.dashboards.urls")),
     path("", include("delegation.urls")),
+    path("", include("oversight.autonomy.urls")),
     path("", include("systems.urls")),
 ]

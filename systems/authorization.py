@@ -85,6 +85,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.RECORD_ICB_SEGMENT,
             P.MANAGE_ACTIONS,
             P.MANAGE_DELEGATION,
+            P.MANAGE_PROGRAMME,
         }
     ),
     Role.ICB_ANALYST: frozenset({P.VIEW_ORGANISATION, P.UPLOAD_METRICS, P.RAISE_CHANGE_REQUEST}),

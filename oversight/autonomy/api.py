@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import HasPermission
 from config.api_views import ConditionalListMixin, ReadOnlyApiViewSet
-from systems.authorization import Permission, restrict_to_visible
+from systems.authorization import Permission, restrict_to_visible, visible_organisations
 
+from ..models import ProgrammeMembership
 from .models import (
+    CapabilityAssessment,
+    CqcRating,
     Freedom,
     FreedomEvaluation,
     FreedomGrant,
@@ -22,7 +25,16 @@ from .models import (
     Notification,
     OversightAction,
 )
-from .services import AutonomyError, close_action, confirm_grant
+from .services import (
+    AutonomyError,
+    close_action,
+    confirm_grant,
+    enter_programme,
+    leave_programme,
+    record_aft_step,
+    record_capability,
+    record_cqc_rating,
+)
 
 
 class FreedomSerializer(serializers.ModelSerializer):
@@ -86,6 +98,16 @@ class DecisionSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class AftStepSerializer(serializers.Serializer):
+    nominated_on = serializers.DateField(required=False)
+    panel_decision = serializers.ChoiceField(
+        choices=["approved", "rejected"], required=False, allow_blank=True
+    )
+    panel_decided_on = serializers.DateField(required=False)
+    reassessment_due = serializers.DateField(required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
 class GrantViewSet(ReadOnlyApiViewSet):
     """Grants of freedoms, each with its history (the run and criteria behind every
     change). ``POST …/decide/`` confirms or declines a proposed grant (regional director)."""
@@ -93,7 +115,12 @@ class GrantViewSet(ReadOnlyApiViewSet):
     serializer_class = GrantSerializer
     filterset_class = GrantFilter
     ordering = ["id"]
-    write_permission = Permission.CONFIRM_FREEDOM
+
+    @property
+    def write_permission(self) -> str:
+        if self.action == "aft_step":
+            return Permission.MANAGE_FREEDOMS_CATALOGUE
+        return Permission.CONFIRM_FREEDOM
 
     def get_queryset(self):
         return restrict_to_visible(
@@ -119,6 +146,20 @@ class GrantViewSet(ReadOnlyApiViewSet):
         except AutonomyError as exc:
             raise exceptions.ValidationError({"grant": [str(exc)]}) from exc
         return Response(GrantSerializer(grant).data)
+
+    @extend_schema(request=AftStepSerializer, responses=GrantSerializer)
+    @action(detail=True, methods=["post"], url_path="aft-step")
+    def aft_step(self, request, pk=None):
+        """National users record an Advanced Foundation Trust nomination, panel decision or
+        reassessment date (within five years of the decision)."""
+        grant = self.get_object()
+        body = AftStepSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            grant = record_aft_step(grant=grant, actor=request.user, **body.validated_data)
+        except AutonomyError as exc:
+            raise exceptions.ValidationError({"grant": [str(exc)]}) from exc
+        return Response(GrantSerializer(self.get_queryset().get(pk=grant.pk)).data)
 
 
 class EvaluationSerializer(serializers.ModelSerializer):
@@ -233,3 +274,184 @@ class NotificationViewSet(ConditionalListMixin, mixins.ListModelMixin, viewsets.
         if not getattr(user, "pk", None) or getattr(user, "api_token", None) is not None:
             return Notification.objects.none()
         return Notification.objects.filter(user=user).select_related("organisation")
+
+
+def _visible_organisation(user, code: str):
+    org = visible_organisations(user).filter(code=code).first()
+    if org is None:
+        raise exceptions.ValidationError(
+            {"organisation": [f"No organisation you can see has the code {code!r}."]}
+        )
+    return org
+
+
+class ProgrammeMembershipSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = ProgrammeMembership
+        fields = [
+            "id",
+            "organisation",
+            "entered_on",
+            "entry_reason",
+            "left_on",
+            "exit_reason",
+            "recorded_by_label",
+            "recorded_at",
+        ]
+
+
+class ProgrammeEntrySerializer(serializers.Serializer):
+    organisation = serializers.CharField(help_text="ODS code")
+    entered_on = serializers.DateField()
+    reason = serializers.CharField()
+
+
+class ProgrammeExitSerializer(serializers.Serializer):
+    left_on = serializers.DateField()
+    reason = serializers.CharField()
+
+
+class ProgrammeMembershipViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
+    """Provider Improvement Programme stays. ``POST`` records an entry (live freedoms are
+    revoked at once; the next run places it in segment 5); ``POST …/leave/`` an exit."""
+
+    serializer_class = ProgrammeMembershipSerializer
+    ordering = ["-entered_on"]
+    filterset_fields = ["organisation__code"]
+    write_permission = Permission.MANAGE_PROGRAMME
+
+    def get_queryset(self):
+        return restrict_to_visible(
+            ProgrammeMembership.objects.select_related("organisation"), self.request.user
+        )
+
+    @extend_schema(request=ProgrammeEntrySerializer, responses={201: ProgrammeMembershipSerializer})
+    def create(self, request, *args, **kwargs):
+        body = ProgrammeEntrySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        org = _visible_organisation(request.user, body.validated_data["organisation"])
+        try:
+            stay = enter_programme(
+                organisation=org,
+                entered_on=body.validated_data["entered_on"],
+                reason=body.validated_data["reason"],
+                actor=request.user,
+            )
+        except AutonomyError as exc:
+            raise exceptions.ValidationError({"organisation": [str(exc)]}) from exc
+        return Response(ProgrammeMembershipSerializer(stay).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ProgrammeExitSerializer, responses=ProgrammeMembershipSerializer)
+    @action(detail=True, methods=["post"])
+    def leave(self, request, pk=None):
+        stay = self.get_object()
+        body = ProgrammeExitSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            stay = leave_programme(
+                organisation=stay.organisation,
+                left_on=body.validated_data["left_on"],
+                reason=body.validated_data["reason"],
+                actor=request.user,
+            )
+        except AutonomyError as exc:
+            raise exceptions.ValidationError({"left_on": [str(exc)]}) from exc
+        return Response(ProgrammeMembershipSerializer(stay).data)
+
+
+class CapabilitySerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = CapabilityAssessment
+        fields = [
+            "id",
+            "organisation",
+            "financial_year",
+            "assessor",
+            "areas",
+            "overall",
+            "recorded_by_label",
+            "recorded_at",
+        ]
+
+
+class CapabilityCreateSerializer(serializers.Serializer):
+    organisation = serializers.CharField(help_text="ODS code")
+    financial_year = serializers.CharField(help_text="e.g. 2026/27")
+    assessor = serializers.ChoiceField(choices=["board", "region"])
+    areas = serializers.DictField(child=serializers.IntegerField(), required=False, default=dict)
+    overall = serializers.IntegerField()
+
+
+class CapabilityAssessmentViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
+    """Capability assessments: the board's yearly self-assessment and the region's view, per
+    area and overall (1 is the strongest). ``POST`` records one (regional and national)."""
+
+    serializer_class = CapabilitySerializer
+    ordering = ["-financial_year", "-recorded_at"]
+    filterset_fields = ["financial_year", "assessor", "organisation__code"]
+    write_permission = Permission.RECORD_ICB_SEGMENT
+
+    def get_queryset(self):
+        return restrict_to_visible(
+            CapabilityAssessment.objects.select_related("organisation"), self.request.user
+        )
+
+    @extend_schema(request=CapabilityCreateSerializer, responses={201: CapabilitySerializer})
+    def create(self, request, *args, **kwargs):
+        body = CapabilityCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        org = _visible_organisation(request.user, data.pop("organisation"))
+        try:
+            row = record_capability(organisation=org, actor=request.user, **data)
+        except AutonomyError as exc:
+            raise exceptions.ValidationError({"overall": [str(exc)]}) from exc
+        return Response(CapabilitySerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class CqcRatingSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = CqcRating
+        fields = ["id", "organisation", "rating", "published_on", "source", "recorded_by_label"]
+
+
+class CqcRatingCreateSerializer(serializers.Serializer):
+    organisation = serializers.CharField(help_text="ODS code")
+    rating = serializers.ChoiceField(
+        choices=["Outstanding", "Good", "Requires improvement", "Inadequate"]
+    )
+    published_on = serializers.DateField()
+    source = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CqcRatingViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
+    """CQC overall ratings per provider, dated (the latest applies). ``POST`` records one
+    (national users)."""
+
+    serializer_class = CqcRatingSerializer
+    ordering = ["-published_on"]
+    filterset_fields = ["rating", "organisation__code"]
+    write_permission = Permission.MANAGE_FREEDOMS_CATALOGUE
+
+    def get_queryset(self):
+        return restrict_to_visible(
+            CqcRating.objects.select_related("organisation"), self.request.user
+        )
+
+    @extend_schema(request=CqcRatingCreateSerializer, responses={201: CqcRatingSerializer})
+    def create(self, request, *args, **kwargs):
+        body = CqcRatingCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        org = _visible_organisation(request.user, data.pop("organisation"))
+        try:
+            row = record_cqc_rating(organisation=org, actor=request.user, **data)
+        except AutonomyError as exc:
+            raise exceptions.ValidationError({"rating": [str(exc)]}) from exc
+        return Response(CqcRatingSerializer(row).data, status=status.HTTP_201_CREATED)

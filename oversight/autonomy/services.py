@@ -740,6 +740,9 @@ def leave_programme(*, organisation: Organisation, left_on: datetime.date, reaso
 def record_cqc_rating(
     *, organisation: Organisation, rating: str, published_on, actor: Any, source: str = ""
 ) -> CqcRating:
+    from systems.authorization import Permission
+
+    _require(actor, Permission.MANAGE_FREEDOMS_CATALOGUE, organisation)
     valid = {r for r, _ in CqcRating._meta.get_field("rating").choices}
     if rating not in valid:
         raise AutonomyError(f"'{rating}' is not a CQC rating; expected {', '.join(sorted(valid))}.")
@@ -769,6 +772,19 @@ def record_capability(
     overall: int,
     actor: Any,
 ) -> CapabilityAssessment:
+    from systems.authorization import Permission
+
+    _require(actor, Permission.RECORD_ICB_SEGMENT, organisation)
+    if assessor not in ("board", "region"):
+        raise AutonomyError("The assessor is the board (self-assessment) or the region.")
+    start = financial_year[:4]
+    if not (
+        len(financial_year) == 7
+        and start.isdigit()
+        and financial_year[4] == "/"
+        and financial_year[5:] == f"{(int(start) + 1) % 100:02d}"
+    ):
+        raise AutonomyError(f"{financial_year!r} is not a financial year; write it like 2026/27.")
     policy = AutonomyPolicy.objects.first()
     levels = range(1, len(policy.capability_scale) + 1) if policy else range(1, 5)
     unknown = set(areas) - set(policy.capability_areas if policy else areas)

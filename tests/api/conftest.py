@@ -119,8 +119,32 @@ def build_universe() -> Universe:
     icb_token = create_api_token(name="ICB system", role=Role.ICB_ANALYST, icb=icb, actor=admin)
     universe.raw_tokens["icb_token"] = icb_token.raw
     _delegation(universe, own_icb=icb, other_icb=other.host_icb_on(period.end_date))
+    _oversight_decisions(universe, own=own, other=other)
     universe.ids["audit_event"] = AuditEvent.objects.order_by("-id").first().pk
     return universe
+
+
+def _oversight_decisions(universe: Universe, *, own, other) -> None:
+    """A programme stay, a capability assessment and a CQC rating for each side."""
+    import datetime
+
+    from oversight.autonomy.services import enter_programme, record_capability, record_cqc_rating
+
+    for side, org in (("own", own), ("other", other)):
+        universe.ids[f"{side}_stay"] = enter_programme(
+            organisation=org, entered_on=datetime.date(2025, 11, 1), reason="test", actor="test"
+        ).pk
+        universe.ids[f"{side}_capability"] = record_capability(
+            organisation=org,
+            financial_year="2025/26",
+            assessor="region",
+            areas={},
+            overall=2,
+            actor="test",
+        ).pk
+        universe.ids[f"{side}_cqc"] = record_cqc_rating(
+            organisation=org, rating="Good", published_on=datetime.date(2024, 5, 1), actor="test"
+        ).pk
 
 
 def _delegation(universe: Universe, *, own_icb, other_icb) -> None:

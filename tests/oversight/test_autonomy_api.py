@@ -89,3 +89,73 @@ def test_notifications_are_the_callers_own(runs):
     assert Notification.objects.filter(user=director.user).count() == len(mine)
     assert all(n["organisation"] in {B} for n in mine)
     assert Organisation.objects.filter(code=B).exists()
+
+
+def test_aft_steps_through_the_api(runs):
+    aft = FreedomGrant.objects.get(freedom__slug="aft-eligibility", organisation__code=A)
+    url = f"/api/v1/grants/{aft.pk}/aft-step/"
+    regional = client_for(Role.REGIONAL, region=runs[A].region)
+    assert regional.post(url, {"nominated_on": "2025-10-01"}, format="json").status_code == 404
+    national = client_for(Role.NATIONAL)
+    late = national.post(
+        url,
+        {
+            "nominated_on": "2025-10-01",
+            "panel_decision": "approved",
+            "panel_decided_on": "2025-11-01",
+            "reassessment_due": "2031-01-01",
+        },
+        format="json",
+    )
+    assert late.status_code == 400
+    assert "within five years" in late.json()["errors"][0]["message"]
+    aft.refresh_from_db()
+    assert aft.nominated_on is None  # nothing half-recorded
+    done = national.post(
+        url,
+        {
+            "nominated_on": "2025-10-01",
+            "panel_decision": "approved",
+            "panel_decided_on": "2025-11-01",
+            "reassessment_due": "2030-11-01",
+            "reason": "Panel of 1 November",
+        },
+        format="json",
+    )
+    assert done.status_code == 200, done.content
+    assert done.json()["reassessment_due"] == "2030-11-01"
+
+
+def test_programme_capability_and_cqc_through_the_api(runs):
+    regional = client_for(Role.REGIONAL, region=runs[A].region)
+    entered = regional.post(
+        "/api/v1/programme-memberships/",
+        {"organisation": A, "entered_on": "2026-01-05", "reason": "Segment 4, low capability"},
+        format="json",
+    )
+    assert entered.status_code == 201, entered.content
+    assert FreedomGrant.objects.filter(organisation__code=A, status="revoked").exists()
+    outside = regional.post(
+        "/api/v1/programme-memberships/",
+        {"organisation": B, "entered_on": "2026-01-05", "reason": "x"},
+        format="json",
+    )
+    assert outside.status_code == 400  # B is not in their region: it cannot even be named
+    early = regional.post(
+        f"/api/v1/programme-memberships/{entered.json()['id']}/leave/",
+        {"left_on": "2025-12-01", "reason": "Recovered"},
+        format="json",
+    )
+    assert early.status_code == 400 and "must leave after" in early.content.decode()
+    capability = regional.post(
+        "/api/v1/capability-assessments/",
+        {"organisation": A, "financial_year": "2026/27", "assessor": "region", "overall": 7},
+        format="json",
+    )
+    assert capability.status_code == 400 and "Levels run from 1" in capability.content.decode()
+    cqc = regional.post(
+        "/api/v1/cqc-ratings/",
+        {"organisation": A, "rating": "Good", "published_on": "2026-01-01"},
+        format="json",
+    )
+    assert cqc.status_code == 404  # national users only

@@ -248,36 +248,44 @@ def agreement(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def sign(request: HttpRequest, pk: int) -> HttpResponse:
+def _agreement_step(request: HttpRequest, pk: int, permission: str, step, done: str):
+    """One step on an agreement by someone holding ``permission`` for its ICB (404 for
+    anyone else); a refusal is shown on the agreement page."""
     item = get_object_or_404(DelegationAgreement.objects.select_related("icb"), pk=pk)
     board = _visible_icb_or_404(request.user, item.icb.code)
-    if not has_permission(request.user, Permission.SIGN_DELEGATION_AGREEMENT, board):
+    if not has_permission(request.user, permission, board):
         raise Http404("Not found.")
     try:
-        services.sign_agreement(actor=request.user, agreement=item)
+        step(actor=request.user, agreement=item)
     except DelegationError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"You signed {item}.")
+        messages.success(request, done.format(agreement=item))
     return redirect("delegation:agreement", pk=item.pk)
+
+
+@login_required
+@require_POST
+def sign(request: HttpRequest, pk: int) -> HttpResponse:
+    return _agreement_step(
+        request,
+        pk,
+        Permission.SIGN_DELEGATION_AGREEMENT,
+        services.sign_agreement,
+        "You signed {agreement}.",
+    )
 
 
 @login_required
 @require_POST
 def bring_into_force(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(DelegationAgreement.objects.select_related("icb"), pk=pk)
-    board = _visible_icb_or_404(request.user, item.icb.code)
-    if not has_permission(request.user, Permission.MANAGE_DELEGATION, board):
-        raise Http404("Not found.")
-    try:
-        services.bring_into_force(actor=request.user, agreement=item)
-    except DelegationError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{item} is in force.")
-    return redirect("delegation:agreement", pk=item.pk)
+    return _agreement_step(
+        request,
+        pk,
+        Permission.MANAGE_DELEGATION,
+        services.bring_into_force,
+        "{agreement} is in force.",
+    )
 
 
 class ArrangementForm(forms.Form):

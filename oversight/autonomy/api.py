@@ -361,6 +361,28 @@ class ProgrammeMembershipViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
         return Response(ProgrammeMembershipSerializer(stay).data)
 
 
+class RecordForOrganisationMixin(mixins.CreateModelMixin):
+    """``POST`` names an organisation by ODS code (one the caller can see) and the service
+    ``record`` writes the row; a refusal answers 400 on ``error_field``."""
+
+    create_serializer: type[serializers.Serializer]
+    error_field = "organisation"
+
+    def record(self, **fields):
+        raise NotImplementedError
+
+    def create(self, request, *args, **kwargs):
+        body = self.create_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        org = _visible_organisation(request.user, data.pop("organisation"))
+        try:
+            row = self.record(organisation=org, actor=request.user, **data)
+        except AutonomyError as exc:
+            raise exceptions.ValidationError({self.error_field: [str(exc)]}) from exc
+        return Response(self.get_serializer(row).data, status=status.HTTP_201_CREATED)
+
+
 class CapabilitySerializer(serializers.ModelSerializer):
     organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
@@ -386,7 +408,7 @@ class CapabilityCreateSerializer(serializers.Serializer):
     overall = serializers.IntegerField()
 
 
-class CapabilityAssessmentViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
+class CapabilityAssessmentViewSet(RecordForOrganisationMixin, ReadOnlyApiViewSet):
     """Capability assessments: the board's yearly self-assessment and the region's view, per
     area and overall (1 is the strongest). ``POST`` records one (regional and national)."""
 
@@ -400,17 +422,15 @@ class CapabilityAssessmentViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
             CapabilityAssessment.objects.select_related("organisation"), self.request.user
         )
 
+    create_serializer = CapabilityCreateSerializer
+    error_field = "overall"
+
+    def record(self, **fields):
+        return record_capability(**fields)
+
     @extend_schema(request=CapabilityCreateSerializer, responses={201: CapabilitySerializer})
     def create(self, request, *args, **kwargs):
-        body = CapabilityCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        org = _visible_organisation(request.user, data.pop("organisation"))
-        try:
-            row = record_capability(organisation=org, actor=request.user, **data)
-        except AutonomyError as exc:
-            raise exceptions.ValidationError({"overall": [str(exc)]}) from exc
-        return Response(CapabilitySerializer(row).data, status=status.HTTP_201_CREATED)
+        return super().create(request, *args, **kwargs)
 
 
 class CqcRatingSerializer(serializers.ModelSerializer):
@@ -430,7 +450,7 @@ class CqcRatingCreateSerializer(serializers.Serializer):
     source = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class CqcRatingViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
+class CqcRatingViewSet(RecordForOrganisationMixin, ReadOnlyApiViewSet):
     """CQC overall ratings per provider, dated (the latest applies). ``POST`` records one
     (national users)."""
 
@@ -444,14 +464,12 @@ class CqcRatingViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
             CqcRating.objects.select_related("organisation"), self.request.user
         )
 
+    create_serializer = CqcRatingCreateSerializer
+    error_field = "rating"
+
+    def record(self, **fields):
+        return record_cqc_rating(**fields)
+
     @extend_schema(request=CqcRatingCreateSerializer, responses={201: CqcRatingSerializer})
     def create(self, request, *args, **kwargs):
-        body = CqcRatingCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        org = _visible_organisation(request.user, data.pop("organisation"))
-        try:
-            row = record_cqc_rating(organisation=org, actor=request.user, **data)
-        except AutonomyError as exc:
-            raise exceptions.ValidationError({"rating": [str(exc)]}) from exc
-        return Response(CqcRatingSerializer(row).data, status=status.HTTP_201_CREATED)
+        return super().create(request, *args, **kwargs)

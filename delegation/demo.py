@@ -35,7 +35,8 @@ EAST_BEFORE_2026 = ("QHG", "QUE", "QM7", "QH8", "QJG", "QMM")
 
 
 @transaction.atomic
-def load_demo_delegation() -> dict[str, int]:
+def load_demo_delegation(regions: tuple[str, ...] | None = None) -> dict[str, int]:
+    """All regions, or only ``regions`` (ODS codes), for a smaller demonstration."""
     load_delegation_data(actor=DEMO)
     if DelegationAgreement.objects.exists():
         return {"agreements": 0}
@@ -49,6 +50,8 @@ def load_demo_delegation() -> dict[str, int]:
         icbs = IntegratedCareBoard.objects.existing_on(start).select_related("region")
         if year == "2024/25":  # delegated in three regions only (joint committees elsewhere)
             icbs = icbs.filter(region__ods_code__in=FIRST_REGIONS)
+        if regions is not None:
+            icbs = icbs.filter(region__ods_code__in=regions)
         for icb in icbs:
             agreement = create_agreement(actor=DEMO, icb=icb, financial_year=year)
             record_signature_made_elsewhere(
@@ -94,7 +97,7 @@ def load_demo_delegation() -> dict[str, int]:
     east.members.set(IntegratedCareBoard.objects.filter(code__in=EAST_BEFORE_2026))
     for code, segment in DEMO_SEGMENTS.items():
         icb = IntegratedCareBoard.objects.filter(code=code).first()
-        if icb is None:
+        if icb is None or (regions is not None and icb.region.ods_code not in regions):
             continue
         record_icb_segment(
             actor=DEMO,

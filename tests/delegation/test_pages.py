@@ -17,7 +17,8 @@ from systems.services import grant_role
 
 @pytest.fixture
 def demo(methodologies):
-    load_demo_delegation()
+    """The demonstration's agreements for the Midlands and London (every year and ICB)."""
+    load_demo_delegation(regions=("Y60", "Y56"))
 
 
 def signed_in(client, role, **scope):

@@ -47,3 +47,56 @@ class PeriodChoice:
     slug: str
     label: str
     selected: bool
+
+
+def action_owner(action: Any) -> str:
+    """The board owner of an oversight action, or whether one is still needed."""
+    if action.board_owner:
+        return action.board_owner
+    return "Needed, not yet named" if action.board_owner_required else "Not needed"
+
+
+def override_note(assessment: Any) -> str:
+    """What the financial override did to an assessment's segment, in words.
+
+    The override raises a flagged organisation's segment to 3 (``max(unadjusted, 3)``), so
+    it changes nothing when the unadjusted segment is already 3 or worse."""
+    if not assessment.financial_override:
+        return ""
+    unadjusted = assessment.unadjusted_segment
+    if unadjusted is None:
+        return "The financial override flag is set; without a segment it changed nothing."
+    if unadjusted < 3:
+        return f"Capped at segment 3 by the financial override (segment {unadjusted} without it)."
+    return (
+        "The financial override flag is set but did not change the segment: "
+        f"without it the segment is {unadjusted}, already 3 or worse."
+    )
+
+
+def boundary_text(assessment: Any, boundaries: dict | None) -> str:
+    """The distances to the neighbouring segments (``engine.explain.boundary_distances``)
+    in words: how much lower the 2-dp average must be to reach the better segment, how much
+    higher to fall to the worse one (a lower average is better). They are distances for
+    the segment the average gives, before the financial override and segment 5."""
+    if not boundaries or boundaries.get("segment") is None:
+        return ""
+    segment = boundaries["segment"]
+    better, worse = boundaries.get("to_better"), boundaries.get("to_worse")
+    average = assessment.average_score
+    average = round(average, 2) if average is not None else None
+    if better is None:
+        first = "segment 1 is the best an average can give"
+    else:
+        target = f" ({average - better:.2f} or less)" if average is not None else ""
+        first = f"an average {better:.2f} lower{target} reaches segment {segment - 1}"
+    if worse is None:
+        second = "no average gives a segment worse than 4"
+    else:
+        target = f" ({average + worse:.2f} or more)" if average is not None else ""
+        second = f"{worse:.2f} higher{target} and it falls to segment {segment + 1}"
+    text = f"{first}; {second}."
+    if segment != assessment.final_segment:
+        before = "Before the financial override and segment 5,"
+        text = f"{before} the average gives segment {segment}: {text}"
+    return text[0].upper() + text[1:]

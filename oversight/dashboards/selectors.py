@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
-from systems.authorization import is_national, visible_organisations
+from systems.authorization import Permission, grants, is_national, visible_organisations
 from systems.models import Organisation, Trust
 
 from ..models import (
@@ -88,6 +88,26 @@ def assessment_rows(run_id: int | None, organisations: QuerySet | None = None) -
 def scope_of(user: Any) -> QuerySet[Organisation] | None:
     """``None`` for national users (everything), otherwise the visible organisations."""
     return None if is_national(user) else visible_organisations(user)
+
+
+def scope_phrase(user: Any, rows: list[dict]) -> str:
+    """How to say which organisations a non-national user's lists cover, after "trusts":
+    "in your region (Midlands)" for one regional role, otherwise "you can see". No query:
+    the roles are cached on the user and region names come from ``rows``."""
+    viewing = [g for g in grants(user) if Permission.VIEW_ORGANISATION in g.permissions]
+    regions = {g.region_id for g in viewing if g.region_id}
+    if len(regions) == 1 and not any(g.icb_id for g in viewing):
+        (region_id,) = regions
+        name = next(
+            (
+                r["organisation__region__name"]
+                for r in rows
+                if r["organisation__region_id"] == region_id
+            ),
+            "",
+        )
+        return f"in your region ({name})" if name else "in your region"
+    return "you can see"
 
 
 def host_icbs(period: ReportingPeriod, trust_ids: list[int]) -> dict[int, tuple[str, str]]:

@@ -4,18 +4,27 @@ A :class:`Table` holds display-ready rows; the same object renders the HTML tabl
 (``templates/dashboards/_table.html``), sorts by a column named in the query string and
 writes the download. Cells that a spreadsheet would run as a formula (starting ``=``,
 ``+``, ``-``, ``@``, tab or carriage return) are written as text.
+
+Rows hold values, not display text: a column's ``places`` formats its numbers on the page
+(scores and averages to 2 decimal places, "3.00" beside "2.92") and a date is shown as
+"31 Jan 2027", while sorting and downloads use the number itself and the ISO date.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.dateformat import format as format_date
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PAGE_DATE = "j M Y"  # 31 Jan 2027, as everywhere on the pages
+#: Tables with this many columns or more are set smaller and tighter (see site.css).
+WIDE_COLUMNS = 8
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,8 @@ class Column:
     label: str
     numeric: bool = False
     link: str = ""  # the row key holding this cell's URL
+    places: int | None = None  # decimal places a number is shown with on the page
+    download_only: bool = False  # in the files, not on the page (e.g. the same every row)
 
 
 @dataclass
@@ -50,13 +61,25 @@ class Table:
         return self
 
     @property
+    def shown(self) -> list[Column]:
+        """The columns on the page; downloads have every column."""
+        return [c for c in self.columns if not c.download_only]
+
+    @property
+    def wide(self) -> bool:
+        """Many columns: the page sets this table smaller so that more of it fits."""
+        return len(self.shown) >= WIDE_COLUMNS
+
+    @property
     def headers(self) -> list[dict[str, Any]]:
         out = []
-        for c in self.columns:
+        for c in self.shown:
             active = c.key == self.sort
             out.append(
                 {
                     "column": c,
+                    # A long heading gets room for two lines, not a word a line.
+                    "length": _heading_length(c.label),
                     "next_sort": f"-{c.key}" if active and not self.descending else c.key,
                     "aria_sort": (
                         ("descending" if self.descending else "ascending") if active else "none"
@@ -70,11 +93,12 @@ class Table:
         return [
             [
                 {
-                    "value": r.get(c.key),
+                    "value": _shown(r.get(c.key), c),
                     "numeric": c.numeric,
+                    "date": isinstance(r.get(c.key), datetime.date),
                     "url": r.get(c.link) if c.link else "",
                 }
-                for c in self.columns
+                for c in self.shown
             ]
             for r in self.rows
         ]
@@ -96,9 +120,26 @@ class Table:
         return response
 
 
+def _heading_length(label: str) -> str:
+    if len(label) > 24:
+        return "longer"
+    return "long" if len(label) > 16 else ""
+
+
+def _shown(value: Any, column: Column) -> Any:
+    """A value as the page shows it: numbers to the column's places, dates as 31 Jan 2027."""
+    if isinstance(value, datetime.date):
+        return format_date(value, PAGE_DATE)
+    if column.places is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.{column.places}f}"
+    return value
+
+
 def _sortable(value: Any) -> tuple:
     if isinstance(value, int | float):
         return (0, value, "")
+    if isinstance(value, datetime.date):
+        return (1, 0, value.isoformat())
     return (1, 0, str(value).lower())
 
 
@@ -111,6 +152,8 @@ def _cell(value: Any) -> Any:
         return "Yes" if value else "No"
     if isinstance(value, int | float):
         return value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 

@@ -38,7 +38,16 @@ from ..models import (
     SupportLevel,
 )
 from . import selectors
-from .presenters import PeriodChoice, direction, fmt, segment_tag, span
+from .presenters import (
+    PeriodChoice,
+    action_owner,
+    boundary_text,
+    direction,
+    fmt,
+    override_note,
+    segment_tag,
+    span,
+)
 from .tables import Column, Table
 
 SEGMENTS = [1, 2, 3, 4, 5, None]
@@ -93,7 +102,7 @@ def national(request: HttpRequest) -> HttpResponse:
         + [Column("total", "Total", numeric=True)]
     )
 
-    def distribution(slug: str, caption: str, counts, label) -> Table:
+    def distribution(slug: str, caption: str, heading: str, counts, label) -> Table:
         table_rows = []
         for key, counter in sorted(counts.items(), key=lambda kv: str(kv[0])):
             row = {"name": label(key), "total": sum(counter.values())}
@@ -102,17 +111,18 @@ def national(request: HttpRequest) -> HttpResponse:
         return Table(
             slug,
             caption,
-            [Column("name", caption.split(" by ")[-1].capitalize()), *columns[1:]],
+            [Column("name", heading), *columns[1:]],
             table_rows,
         )
 
     groups = distribution(
         "by_peer_group",
         "Trusts by segment and peer group",
+        "Peer group",
         by_group,
         lambda k: GROUP_LABELS.get(k, k),
     )
-    regions = distribution("by_region", "Trusts by segment and region", by_region, str)
+    regions = distribution("by_region", "Trusts by segment and region", "Region", by_region, str)
 
     moves = Counter(
         (before[o]["final_segment"], r["final_segment"]) for o, r in now.items() if o in before
@@ -133,7 +143,13 @@ def national(request: HttpRequest) -> HttpResponse:
         empty="No previous period to compare with.",
     )
 
+    # Counts are national for everyone (aggregates); the lists name only the trusts the
+    # viewer may see, and say so when that is not all of England.
     visible_ids = None if scope is None else set(scope.values_list("pk", flat=True))
+    where = selectors.scope_phrase(request.user, rows) if scope is not None else ""
+
+    def is_capped(r: dict) -> bool:
+        return bool(r["financial_override"]) and (r["unadjusted_segment"] or 4) < 3
 
     def listed(predicate) -> list[dict]:
         return [
@@ -145,7 +161,7 @@ def national(request: HttpRequest) -> HttpResponse:
                 "peer_group": GROUP_LABELS.get(r["peer_group"], r["peer_group"]),
                 "unadjusted": r["unadjusted_segment"],
                 "final": r["final_segment"],
-                "average": fmt(r["average_score"]),
+                "average": r["average_score"],
             }
             for r in sorted(rows, key=lambda r: r["organisation__code"])
             if predicate(r) and (visible_ids is None or r["organisation_id"] in visible_ids)
@@ -156,22 +172,30 @@ def national(request: HttpRequest) -> HttpResponse:
         Column("code", "Code"),
         Column("region", "Region"),
         Column("peer_group", "Peer group"),
-        Column("average", "Average score", numeric=True),
+        Column("average", "Average score", numeric=True, places=2),
     ]
     capped = Table(
         "capped",
-        "Capped at segment 3 by the financial override",
+        "Capped at segment 3 by the financial override" + (f": trusts {where}" if where else ""),
         [*org_columns, Column("unadjusted", "Unadjusted segment", numeric=True)],
-        listed(lambda r: r["financial_override"] and (r["unadjusted_segment"] or 4) < 3),
-        empty="No organisation is capped by the override.",
+        listed(is_capped),
+        empty=f"No trust {where + ' ' if where else ''}is capped by the override.",
     )
     programme = Table(
         "programme",
-        "In the Provider Improvement Programme (segment 5)",
+        "In the Provider Improvement Programme (segment 5)"
+        + (f": trusts {where}" if where else ""),
         org_columns,
         listed(lambda r: r["in_programme"]),
-        empty="No organisation is in the programme.",
+        empty=f"No trust {where + ' ' if where else ''}is in the programme.",
     )
+    figures = {
+        "capped": sum(1 for r in rows if is_capped(r)),
+        "programme": sum(1 for r in rows if r["in_programme"]),
+        "where": where,
+        "capped_here": len(capped.rows),
+        "programme_here": len(programme.rows),
+    }
 
     def average(rows_: dict) -> float | None:
         values = [
@@ -197,6 +221,7 @@ def national(request: HttpRequest) -> HttpResponse:
         "national_average": fmt(avg_now),
         "average_change": fmt(avg_now - avg_before) if avg_now and avg_before else "",
         "chart_json": json.dumps(chart),
+        "figures": figures,
     }
     return _respond(
         request,
@@ -209,6 +234,8 @@ def national(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def region(request: HttpRequest, ods_code: str) -> HttpResponse:
+    from delegation.presenters import region_summary, short_icb_name
+
     region_obj = get_object_or_404(Region, ods_code=ods_code)
     visible = visible_organisations(request.user).filter(region=region_obj)
     visible_ids = set(visible.values_list("pk", flat=True))
@@ -245,12 +272,12 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
                 "code": r["organisation__code"],
                 "name": r["organisation__name"],
                 "url": _org_url(r["organisation__code"], pair),
-                "icb": icb_name,
+                "icb": short_icb_name(icb_name),  # the column says ICB
                 "peer_group": GROUP_LABELS.get(r["peer_group"], r["peer_group"]),
                 "segment": r["final_segment"],
                 "previous": previous,
                 "direction": direction(r["final_segment"], previous),
-                "average": fmt(r["average_score"]),
+                "average": r["average_score"],
                 "override": "Capped"
                 if r["financial_override"] and (r["unadjusted_segment"] or 4) < 3
                 else "",
@@ -268,7 +295,7 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
             Column("segment", "Segment now", numeric=True),
             Column("previous", "Last period", numeric=True),
             Column("direction", "Direction of travel"),
-            Column("average", "Average score", numeric=True),
+            Column("average", "Average score", numeric=True, places=2),
             Column("override", "Financial override"),
             Column("programme", "Programme"),
         ],
@@ -360,8 +387,8 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
                 "name": a.organisation.name,
                 "url": _org_url(a.organisation.code, pair),
                 "title": a.title,
-                "due": a.due_date.isoformat() if a.due_date else "",
-                "owner": a.board_owner or ("needed" if a.board_owner_required else ""),
+                "due": a.due_date,
+                "owner": action_owner(a),
             }
             for a in actions
         ],
@@ -375,8 +402,6 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
             if r["organisation__kind"] == "icb"
         }
     )
-    from delegation.presenters import region_summary
-
     delegation = region_summary(
         [r["organisation_id"] for r in mine if r["organisation__kind"] == "icb"]
         or list(visible.filter(kind="icb").values_list("pk", flat=True))
@@ -424,7 +449,7 @@ def organisation(request: HttpRequest, code: str) -> HttpResponse:
         [
             Column("period", "Period"),
             Column("segment", "Final segment", numeric=True),
-            Column("average", "Average score", numeric=True),
+            Column("average", "Average score", numeric=True, places=2),
             Column("range", "Likely range of average"),
             Column("rank", "Rank", numeric=True),
         ],
@@ -432,7 +457,7 @@ def organisation(request: HttpRequest, code: str) -> HttpResponse:
             {
                 "period": p.label,
                 "segment": a["final_segment"],
-                "average": fmt(a["average_score"]),
+                "average": a["average_score"],
                 "range": span(a["average_range_low"], a["average_range_high"]),
                 "rank": a["league_rank"],
             }
@@ -456,16 +481,16 @@ def organisation(request: HttpRequest, code: str) -> HttpResponse:
             [
                 Column("metric", "Metric"),
                 Column("domain", "Domain"),
-                Column("value", "Value", numeric=True),
+                Column("value", "Value", numeric=True, places=2),
                 Column("rank", "Rank / N"),
-                Column("score", "Score", numeric=True),
+                Column("score", "Score", numeric=True, places=2),
                 Column("status", "Status"),
             ],
             [
                 {
                     "metric": f"{m.name} ({m.metric_id})",
                     "domain": m.domain,
-                    "value": m.text or (fmt(m.value) if m.value is not None else ""),
+                    "value": m.text or m.value,
                     "rank": m.rank_of_pool,
                     "score": m.score,
                     "status": m.status,
@@ -484,6 +509,10 @@ def organisation(request: HttpRequest, code: str) -> HttpResponse:
         "org": org,
         "tag": segment_tag(explanation.assessment.final_segment if explanation else None),
         "explanation": explanation,
+        "override_note": override_note(explanation.assessment) if explanation else "",
+        "boundary_text": boundary_text(explanation.assessment, explanation.boundaries)
+        if explanation
+        else "",
         "ranges": {
             "average": span(
                 explanation.assessment.average_range_low, explanation.assessment.average_range_high
@@ -569,14 +598,16 @@ def league(request: HttpRequest) -> HttpResponse:
             Column("Trust_code", "Code"),
             Column("Region", "Region"),
             Column("Trust_subtype", "Subtype"),
-            Column("Average_score", "Average score", numeric=True),
+            Column("Average_score", "Average score", numeric=True, places=2),
             Column("Likely_range_of_average_score", "Likely range of average score"),
             Column("Segment", "Segment", numeric=True),
             Column("Trust_in_financial_deficit", "In financial deficit"),
             Column("Likely_range_of_rank", "Likely range of rank"),
             Column("Programme", "Programme (segment 5)"),
-            Column("Quarter", "Quarter"),
-            Column("Trust_type", "Trust type"),
+            # The same on every row (the page names the quarter and peer group), so only
+            # in the downloads, which have NHS England's league-table columns.
+            Column("Quarter", "Quarter", download_only=True),
+            Column("Trust_type", "Trust type", download_only=True),
         ],
         rows,
         empty="No league table for this period and peer group yet.",

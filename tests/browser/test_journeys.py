@@ -62,6 +62,10 @@ def test_regional_director_reviews_their_region(site, page):
     assert download.value.suggested_filename.startswith("organisation-RHA-history")
     first_line = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()[0]
     assert first_line.startswith("Period")
+    # A table that fits its column has no scroll hint and no extra tab stop.
+    history = page.locator(".dashboard-table", has=page.locator("#table-history"))
+    assert not history.locator(".dashboard-table__hint").is_visible()
+    assert history.locator(".nhsuk-scroll__content").get_attribute("tabindex") is None
     assert_accessible(page)
 
 
@@ -113,7 +117,46 @@ def test_pages_at_mobile_width_are_accessible(site, browser):
         page.goto(site + url)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390 + 1, f"{url} scrolls sideways ({width}px)"
+        # The "More" toggle has one chevron: nhsuk-frontend's ::after, no icon of ours.
+        toggle = page.locator("#toggle-menu")
+        assert toggle.locator("svg").count() == 0
+        after = toggle.evaluate("t => getComputedStyle(t, '::after').content")
+        assert after not in ("none", "normal"), after
+        # Charts keep a readable plot height on a phone.
+        for chart, least in (("#segments-chart", 300), ("#history-chart", 220)):
+            if page.locator(chart).count():
+                height = page.locator(chart).bounding_box()["height"]
+                assert height >= least, f"{url}: {chart} is {height}px high"
         assert_accessible(page)
+    context.close()
+
+
+def test_wide_tables_show_that_they_scroll(site, browser):
+    """A table wider than the page says so (a shaded edge and a hint), takes the keyboard,
+    and its headings wrap to two lines at most, so no gap opens under the caption."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, site, "national", "national-demo")
+    page.goto(site + "/league-tables/?peer_group=acute")
+    league = page.locator(".dashboard-table", has=page.locator("#table-league"))
+    scroll = league.locator(".nhsuk-scroll")
+    assert "nhsuk-scroll--scrollable-right" in scroll.get_attribute("class")
+    hint = league.locator(".dashboard-table__hint")
+    assert hint.is_visible() and "Scroll sideways" in hint.inner_text()
+    content = league.locator(".nhsuk-scroll__content")
+    assert content.get_attribute("tabindex") == "0"
+    content.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "document.querySelector('#table-league').parentElement.scrollLeft > 0", timeout=5000
+    )
+    caption = page.locator("#table-league caption").bounding_box()
+    head = page.locator("#table-league thead").bounding_box()
+    assert head["height"] <= 60, f"header row {head['height']}px high"
+    assert head["y"] - (caption["y"] + caption["height"]) <= 16
+    body = page.locator("#table-league tbody td").first.inner_text()
+    assert body.strip().isdigit()
+    assert_accessible(page)
     context.close()
 
 

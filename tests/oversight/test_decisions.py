@@ -108,3 +108,9 @@ def test_national_records_aft_steps_on_the_page(client, universe):  # noqa: F811
     )
     aft.refresh_from_db()
     assert aft.panel_decision == "approved" and aft.reassessment_due == datetime.date(2030, 11, 1)
+
+
+def test_the_organisation_page_links_to_its_decisions(client, universe):  # noqa: F811
+    signed_in(client, Role.NATIONAL)
+    html = client.get(f"/organisations/{A}/").content.decode()
+    assert f'href="/organisations/{A}/decisions/"' in html

@@ -67,7 +67,7 @@ def conditions_in_force_table(conditions) -> Table:
                 "icb": c.agreement.icb.name,
                 "url": reverse("delegation:icb", args=[c.agreement.icb.code]),
                 "segment": c.applied_because.segment,
-                "since": c.applied_on.isoformat(),
+                "since": c.applied_on,
                 "because": c.applied_because.source,
             }
             for c in conditions

@@ -174,8 +174,8 @@ def agreement(request: HttpRequest, pk: int) -> HttpResponse:
         [
             {
                 "service": line.service.name,
-                "from": line.effective_from.isoformat(),
-                "to": line.effective_to.isoformat() if line.effective_to else "",
+                "from": line.effective_from,
+                "to": line.effective_to if line.effective_to else "",
             }
             for line in item.schedule.all()
         ],
@@ -195,7 +195,7 @@ def agreement(request: HttpRequest, pk: int) -> HttpResponse:
                 "category": d.get_category_display(),
                 "text": d.text,
                 "agreed_by": d.agreed_by,
-                "review": d.review_date.isoformat(),
+                "review": d.review_date,
             }
             for d in item.developmental_arrangements.all()
         ],
@@ -214,9 +214,9 @@ def agreement(request: HttpRequest, pk: int) -> HttpResponse:
         [
             {
                 "condition": c.rule.name,
-                "applied": c.applied_on.isoformat(),
+                "applied": c.applied_on,
                 "because": f"Segment {c.applied_because.segment}: {c.applied_because.source}",
-                "lifted": c.lifted_on.isoformat() if c.lifted_on else "In force",
+                "lifted": c.lifted_on if c.lifted_on else "In force",
                 "why": c.lift_reason,
             }
             for c in item.conditions.all()
@@ -370,7 +370,7 @@ def _requests_table(slug: str, caption: str, requests, with_icb: bool = False) -
                 "status": r.get_status_display(),
                 "spend": pounds(r.annual_spend_effect),
                 "changes": "Yes" if r.changes_overall_spend else "No",
-                "start": r.intended_start.isoformat(),
+                "start": r.intended_start,
                 "raised": f"{r.raised_by_label}, {r.raised_at:%-d %b %Y}",
             }
             for r in requests
@@ -432,7 +432,7 @@ def icb(request: HttpRequest, code: str) -> HttpResponse:
         [
             {
                 "segment": s.segment,
-                "as_of": s.as_of.isoformat(),
+                "as_of": s.as_of,
                 "source": s.source,
                 "by": s.recorded_by_label,
             }

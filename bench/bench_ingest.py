@@ -145,6 +145,7 @@ def time_ours(path: Path) -> dict[str, float]:
     )
     upload = process_upload(upload_id=received.upload.pk, actor="bench")
     seconds = time.perf_counter() - started
+    upload.file.delete(save=False)  # after the timing: do not keep 100+ MB per run in media/
     if upload.status != "done":
         raise SystemExit(
             f"upload failed: {upload.status} {upload.failure_reason} {upload.errors[:3]}"
@@ -193,9 +194,15 @@ def main() -> None:
             f"(built in {time.perf_counter() - started:.1f} s)"
         )
         ours, copies = [], []
-        for _ in range(args.runs):
+        for run in range(1, args.runs + 1):
             copies.append(time_copy(path))
             ours.append(time_ours(path))
+            o = ours[-1]
+            print(
+                f"  run {run}: ours {o['seconds']:.2f} s (read {o['read_ms'] / 1000:.2f}, "
+                f"validate {o['validate_ms'] / 1000:.2f}, store {o['store_ms'] / 1000:.2f}), "
+                f"COPY {copies[-1]:.2f} s: {o['seconds'] / copies[-1]:.2f}x"
+            )
         ours_s = statistics.median(o["seconds"] for o in ours)
         copy_s = statistics.median(copies)
         stages = {

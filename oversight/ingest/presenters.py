@@ -31,6 +31,7 @@ STEPS = [
 class Step:
     label: str
     state: str  # done, current, failed, todo
+    detail: str = ""  # why it stopped there (a rejected, failed or repeated upload)
 
 
 @dataclass
@@ -62,14 +63,45 @@ class UploadPresenter:
 
     @property
     def steps(self) -> list[Step]:
+        """The stages in order: done, the current one (in progress), or the one where a
+        rejected or failed upload stopped, marked failed, with what that means."""
         order = [s for s, _ in STEPS]
-        status = self.upload.status
-        if status in order:
-            reached = order.index(status)
-        elif self.upload.imported_at:
-            reached = order.index(UploadStatus.RECOMPUTING)
-        else:
-            reached = order.index(UploadStatus.VALIDATING)
+        upload = self.upload
+        status = upload.status
+        stopped, detail = None, ""
+        if status == UploadStatus.INVALID:
+            stopped, detail = UploadStatus.VALIDATING, "rejected, nothing stored"
+        elif status == UploadStatus.FAILED:
+            if upload.imported_at:
+                stopped = UploadStatus.RECOMPUTING
+                detail = "failed; the values were stored, the previous results stay current"
+            elif upload.detected_format:
+                # Checked (the format is recorded after validation), so storing failed.
+                stopped, detail = UploadStatus.IMPORTED, "failed, nothing stored"
+            else:
+                stopped, detail = UploadStatus.VALIDATING, "failed, nothing stored"
+        if stopped is not None:
+            at = order.index(stopped)
+            return [
+                Step(label, "failed", detail)
+                if i == at
+                else Step(label, "done" if i < at else "todo")
+                for i, (_, label) in enumerate(STEPS)
+            ]
+        if status == UploadStatus.DUPLICATE:
+            at = order.index(UploadStatus.IMPORTED)
+            earlier = upload.duplicate_of_id
+            return [
+                Step(
+                    label,
+                    "done" if i < at else "todo",
+                    f"not imported again (same content as upload {earlier})"
+                    if i == at and earlier
+                    else "",
+                )
+                for i, (_, label) in enumerate(STEPS)
+            ]
+        reached = order.index(status) if status in order else order.index(UploadStatus.VALIDATING)
         finished = status == UploadStatus.DONE
         return [
             Step(

@@ -1,7 +1,8 @@
 """Reading a CSV or XLSX file into a table of text, refusing what cannot be read safely.
 
-Every cell comes back as text (``str``), so numbers are converted later with explicit,
-reported errors. A ``_row`` column holds each line's spreadsheet row number.
+Every cell comes back as text (``str``; a CSV's columns are categorical: each distinct text
+once, and a code per row), so numbers are converted later with explicit, reported errors.
+A ``_row`` column holds each line's spreadsheet row number.
 """
 
 from __future__ import annotations
@@ -9,12 +10,17 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import itertools
+import os
 import re
 import zipfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from .problems import FileRejected, Problem
 
@@ -52,11 +58,15 @@ def read_table(
     header_sets: Iterable[set[str]] = (),
     limits: Limits | None = None,
     progress: Progress = _noop,
+    columns: Iterable[str] | None = None,
 ) -> RawTable:
     """Read ``data`` (the file's bytes) as CSV or XLSX, whichever its content is.
 
     ``header_sets`` are the column sets of the accepted formats; in a workbook the first
-    sheet holding one of them is read. Raises :class:`FileRejected` with every reason.
+    sheet holding one of them is read. ``columns``, when given, are the only columns the
+    caller uses: a CSV's other columns are still parsed (so every row's number of cells
+    is checked) but not turned into text or kept; ``header`` always names them all. Raises
+    :class:`FileRejected` with every reason.
     """
     limits = limits or Limits()
     if len(data) > limits.max_bytes:
@@ -69,7 +79,7 @@ def read_table(
                 )
             ]
         )
-    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+    if not NOT_BLANK.search(data):
         raise FileRejected([Problem("The file is empty.", file=filename)])
     if data[:4] == b"PK\x03\x04":
         return _read_xlsx(data, filename, list(header_sets), limits, progress)
@@ -87,10 +97,15 @@ def read_table(
         raise FileRejected(
             [Problem("The file is named .xlsx but is not an Excel workbook.", file=filename)]
         )
-    return _read_csv(data, filename, progress)
+    return _read_csv(data, filename, progress, None if columns is None else set(columns))
 
 
 # --- CSV -----------------------------------------------------------------------------------
+
+# Any byte other than a byte-order mark's or white space: the file is not empty. (A search
+# stops at the first one; stripping would copy the whole file.)
+NOT_BLANK = re.compile(rb"[^\xef\xbb\xbf \t\r\n]")
+BOM = b"\xef\xbb\xbf"
 
 
 def _decode_check(data: bytes, filename: str) -> str:
@@ -116,9 +131,13 @@ def _decode_check(data: bytes, filename: str) -> str:
                 )
             ]
         )
+    bom = data.startswith(BOM)
+    # ASCII is UTF-8: checked without decoding (and copying) the whole file.
+    if _is_ascii(data, 3 if bom else 0):
+        return "utf-8-sig" if bom else "utf-8"
     try:
         data.decode("utf-8")
-        return "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+        return "utf-8-sig" if bom else "utf-8"
     except UnicodeDecodeError as utf8_error:
         try:
             data.decode("cp1252")
@@ -138,16 +157,23 @@ def _decode_check(data: bytes, filename: str) -> str:
             ) from exc
 
 
+def _is_ascii(data: bytes, start: int) -> bool:
+    bytes_ = np.frombuffer(data, dtype=np.uint8)[start:]
+    return not bytes_.size or int(bytes_.max()) < 0x80
+
+
 def _delimiter(first_line: str) -> str:
     counts = {d: first_line.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
-def _read_csv(data: bytes, filename: str, progress: Progress) -> RawTable:
+def _read_csv(data: bytes, filename: str, progress: Progress, keep: set[str] | None) -> RawTable:
     encoding = _decode_check(data, filename)
-    text_start = data[3:] if encoding == "utf-8-sig" else data
-    first_line = text_start.split(b"\n", 1)[0].decode(encoding.replace("-sig", ""), "replace")
+    start = 3 if encoding == "utf-8-sig" else 0
+    end = data.find(b"\n", start)
+    first_line = data[start : end if end >= 0 else len(data)]
+    first_line = first_line.decode(encoding.replace("-sig", ""), "replace")
     delimiter = _delimiter(first_line)
     header = next(csv.reader([first_line], delimiter=delimiter))
     header = [h.strip() for h in header]
@@ -171,24 +197,110 @@ def _read_csv(data: bytes, filename: str, progress: Progress) -> RawTable:
     if problems:
         raise FileRejected(problems)
 
+    kept = header if keep is None else [c for c in header if c in keep]
+    chunks = _parse_csv(data, filename, encoding, delimiter, header, kept, progress, text=False)
+    if chunks is None:  # a column of categories that are not text: read plain text instead
+        chunks = _parse_csv(data, filename, encoding, delimiter, header, kept, progress, text=True)
+    frame = _concat(chunks, kept)
+    # With na_filter off, empty and missing cells (a short row) are read as "": no NaN.
+    # Spreadsheet row numbers: the header is row 1 (blank lines are not counted).
+    frame[ROW] = frame.index + 2
+    if frame.empty:
+        raise FileRejected(
+            [Problem("The file has a header row but no data rows.", row=1, file=filename)]
+        )
+    return RawTable(
+        frame=frame,
+        file_type="csv",
+        encoding=encoding.replace("cp1252", "windows-1252"),
+        header=header,
+    )
+
+
+# A CSV this large is parsed in parts, in threads (pandas' parser releases the GIL while it
+# tokenises, so the parts are read side by side on a multi-core machine).
+PARALLEL_BYTES = 16 * 1024 * 1024
+PARALLEL_PARTS = 4
+PARALLEL_THREADS = min(2, os.cpu_count() or 1)
+
+
+def _parse_csv(
+    data: bytes,
+    filename: str,
+    encoding: str,
+    delimiter: str,
+    header: list[str],
+    kept: list[str],
+    progress: Progress,
+    *,
+    text: bool,
+) -> list[pd.DataFrame] | None:
+    """The file's rows in chunks, with the ``kept`` columns only.
+
+    Kept columns are categorical (each distinct text once, and codes) unless ``text``:
+    then plain text. pandas turns categories that all look like numbers or booleans into
+    numbers or booleans unless a thousands separator is set, so one that never occurs is;
+    if a column still comes back with categories that are not text (e.g. only TRUE and
+    FALSE), this returns ``None`` and the caller reads the file again as plain text.
+    Columns not kept are parsed as one-byte strings (so every row's cells are counted)
+    without making a text object per cell.
+    """
+    options = {
+        "sep": delimiter,
+        "names": header,
+        "dtype": {c: (object if text else "category") if c in kept else "S1" for c in header},
+        "keep_default_na": False,
+        "na_filter": False,
+        "thousands": None if text else "\x1f",
+        "skip_blank_lines": True,
+        "chunksize": CHUNK_ROWS,
+        "engine": "c",
+    }
+    ranges = _line_ranges(data, PARALLEL_PARTS) if len(data) >= PARALLEL_BYTES else []
+    if len(ranges) > 1 and PARALLEL_THREADS > 1:
+        # The first part holds the header row (and any byte-order mark); the others
+        # start on a row. A parse error is reported from a whole-file read below, so its
+        # line number counts from the top of the file.
+        def part(bounds: tuple[int, int]) -> list[pd.DataFrame] | None:
+            first = bounds[0] == 0
+            stream = io.BytesIO(data[bounds[0] : bounds[1]])
+            chunks = []
+            for chunk in pd.read_csv(
+                stream,
+                encoding=encoding if first else encoding.replace("-sig", ""),
+                header=0 if first else None,
+                **options,
+            ):
+                chunk = chunk[kept]
+                if not text and not all(_text_categories(chunk[c]) for c in kept):
+                    return None
+                chunks.append(chunk)
+            return chunks
+
+        try:
+            with ThreadPoolExecutor(PARALLEL_THREADS) as pool:
+                parts = list(pool.map(part, ranges))
+        except pd.errors.ParserError:
+            pass
+        else:
+            if any(p is None for p in parts):
+                return None
+            chunks = [chunk for p in parts for chunk in p]
+            progress(60, f"Read {sum(len(c) for c in chunks):,} rows")
+            return chunks
     chunks = []
     total = len(data)
     try:
-        reader = pd.read_csv(
-            io.BytesIO(data),
-            encoding=encoding,
-            sep=delimiter,
-            dtype=object,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=True,
-            chunksize=CHUNK_ROWS,
-            engine="c",
-        )
+        reader = pd.read_csv(io.BytesIO(data), encoding=encoding, header=0, **options)
+        read = 0
         for chunk in reader:
+            chunk = chunk[kept]
+            if not text and not all(_text_categories(chunk[c]) for c in kept):
+                return None
             chunks.append(chunk)
-            done = min(99, int(100 * sum(len(c) for c in chunks) * 60 / max(total, 1)))
-            progress(done, f"Read {sum(len(c) for c in chunks):,} rows")
+            read += len(chunk)
+            done = min(99, int(100 * read * 60 / max(total, 1)))
+            progress(done, f"Read {read:,} rows")
     except pd.errors.ParserError as exc:
         match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if match:
@@ -206,21 +318,49 @@ def _read_csv(data: bytes, filename: str, progress: Progress) -> RawTable:
         raise FileRejected(
             [Problem(f"The file is not readable as CSV: {exc}", file=filename)]
         ) from exc
-    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=header)
-    frame.columns = header
-    frame = frame.fillna("")
-    # Spreadsheet row numbers: the header is row 1 (blank lines are not counted).
-    frame[ROW] = frame.index + 2
-    if frame.empty:
-        raise FileRejected(
-            [Problem("The file has a header row but no data rows.", row=1, file=filename)]
-        )
-    return RawTable(
-        frame=frame,
-        file_type="csv",
-        encoding=encoding.replace("cp1252", "windows-1252"),
-        header=header,
-    )
+    return chunks
+
+
+def _line_ranges(data: bytes, parts: int) -> list[tuple[int, int]]:
+    """About ``parts`` byte ranges covering ``data``, each ending just after a line break
+    that is outside quotes (an even number of ``"`` before it), so each is whole rows."""
+    bounds = [0]
+    quotes = 0  # quote characters in data[:counted]
+    counted = 0
+    for i in range(1, parts):
+        end = data.find(b"\n", max(bounds[-1], len(data) * i // parts))
+        while end >= 0:
+            quotes += data.count(b'"', counted, end)
+            counted = end
+            if quotes % 2 == 0:
+                break
+            end = data.find(b"\n", end + 1)
+        if end < 0:
+            break
+        bounds.append(end + 1)
+    bounds.append(len(data))
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _text_categories(column: pd.Series) -> bool:
+    categories = column.cat.categories
+    return pd.api.types.is_string_dtype(categories) or categories.empty
+
+
+def _concat(chunks: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """One table of the chunks (categorical columns stay categorical)."""
+    if not chunks:
+        return pd.DataFrame(columns=columns)
+    if len(chunks) == 1:
+        return chunks[0].reset_index(drop=True)
+    joined = {}
+    for c in columns:
+        parts = [chunk[c] for chunk in chunks]
+        if isinstance(parts[0].dtype, pd.CategoricalDtype):
+            joined[c] = union_categoricals(parts, ignore_order=True)
+        else:
+            joined[c] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(joined)
 
 
 # --- XLSX ----------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from ..models import (
     UPLOAD_IN_PROGRESS,
     MetricDefinition,
     MetricUpload,
+    MetricValue,
     ReportingPeriod,
     UploadStatus,
 )
@@ -44,6 +45,7 @@ from .validation import (
     KIND_RATING,
     KIND_SCORE,
     KIND_VALUE,
+    USED_COLUMNS,
     Reference,
     validate,
 )
@@ -321,6 +323,7 @@ def _validate_and_import(upload: MetricUpload, actor: Any) -> bool:
             header_sets=HEADER_SETS,
             limits=limits(),
             progress=progress,
+            columns=USED_COLUMNS,
         )
         timings["read_ms"] = _ms(started)
         _set(
@@ -437,7 +440,7 @@ def _import(
         summary = {
             "rows": len(rows),
             **counts,
-            "by_kind": {k: int(v) for k, v in rows["kind"].value_counts().sort_index().items()},
+            "by_kind": {k: int(v) for k, v in sorted(rows["kind"].value_counts().items()) if v},
             "by_period": {labels[int(p)]: int(n) for p, n in by_period.items()},
             "timings": {**(timings or {}), "store_ms": _ms(started)},
         }
@@ -466,8 +469,10 @@ def store_rows(upload: MetricUpload, rows: pd.DataFrame, actor: Any) -> dict[str
     """Store validated rows for ``upload`` inside the caller's transaction.
 
     A row identical to the current value is left alone; a different one supersedes it
-    (``superseded_at``; nothing is deleted). On PostgreSQL the rows are streamed with
-    ``COPY`` into a temporary table and merged with two statements.
+    (``superseded_at``; nothing is deleted). On PostgreSQL, when the periods have no
+    current values yet (their first import) the rows are streamed with one binary
+    ``COPY`` straight into the values table; otherwise they are streamed into a temporary
+    table and merged with two statements.
     """
     user = upload.uploaded_by
     label = upload.uploaded_by_label or audit.actor_label(actor)
@@ -527,9 +532,217 @@ def _binary_copy(rows: pd.DataFrame, codes: dict[str, np.ndarray]) -> bytes:
     return header + records.tobytes() + (-1).to_bytes(2, "big", signed=True)
 
 
+# The values table's columns in the order the first-import COPY sends them: the per-row
+# numbers first, then the fields that come from small dictionaries and the upload.
+COPY_COLUMNS = [
+    "period_id",
+    "organisation_id",
+    "value",
+    "reporting_date",
+    "metric_id",
+    "kind",
+    "text",
+    "reporting_period_text",
+    "note",
+    "source",
+    "upload_id",
+    "recorded_by_id",
+    "recorded_by_label",
+    "recorded_at",
+    "superseded_at",
+]
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+COPY_CHUNK_ROWS = 65_536
+PG_EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+NULL_FIELD = (-1).to_bytes(4, "big", signed=True)
+
+
+def _id_width(name: str) -> int:
+    """Bytes of an id column of the values table: 4 (integer) or 8 (bigint), from the
+    model, so a change of id type cannot garble the binary rows."""
+    db_type = MetricValue._meta.get_field(name).db_type(connection)
+    return {"integer": 4, "bigint": 8}[db_type]
+
+
+def _row_start() -> np.dtype:
+    """Each row's fixed-width start: its field count, the two ids, the value."""
+    period, organisation = _id_width("period"), _id_width("organisation")
+    return np.dtype(
+        [
+            ("fields", ">i2"),
+            ("period_len", ">i4"),
+            ("period_id", f">i{period}"),
+            ("organisation_len", ">i4"),
+            ("organisation_id", f">i{organisation}"),
+            ("value_len", ">i4"),
+            ("value", ">f8"),  # the last 8 bytes, left out when NULL
+        ]
+    )
+
+
+def _field(data: bytes | None) -> bytes:
+    """One field of a binary COPY row: its length and bytes, or NULL."""
+    return NULL_FIELD if data is None else len(data).to_bytes(4, "big") + data
+
+
+def _text_field(value: Any) -> bytes:
+    """Text (NULL, NaN: empty)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        value = ""
+    return _field(str(value).encode("utf-8"))
+
+
+def _date_field(value: Any) -> bytes:
+    if value is None or (not isinstance(value, datetime.date) and pd.isna(value)):
+        return NULL_FIELD
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    days = (value - datetime.date(2000, 1, 1)).days
+    return _field(days.to_bytes(4, "big", signed=True))
+
+
+class _Stream(io.RawIOBase):
+    """A read-only file over a sequence of byte blocks, so ``COPY`` sends each block
+    while the next one is built (and the whole load is never in memory at once)."""
+
+    def __init__(self, blocks):
+        self.blocks = iter(blocks)
+        self.pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while not self.pending:
+            block = next(self.blocks, None)
+            if block is None:
+                return b""
+            self.pending = memoryview(block)
+        if size is None or size < 0:
+            size = len(self.pending)
+        out, self.pending = self.pending[:size], self.pending[size:]
+        return out.tobytes()
+
+
+# The fields each row takes from a few distinct values: all but the ids and the value.
+SUFFIX_COLUMNS = ("reporting_date", "metric_id", "kind", "text", "reporting_period_text", "note")
+
+
+def _copy_blocks(rows: pd.DataFrame, suffix_fields) -> Any:
+    """The rows in PostgreSQL's binary COPY format (``COPY_COLUMNS``), block by block.
+
+    Every field after the value comes from a handful of distinct combinations (dates,
+    metric, kind, text, note; then the upload's own fields), so each combination's bytes
+    (``suffix_fields`` of its values) are built once; a block is then the rows'
+    fixed-width starts and their combinations' bytes laid side by side in one padded
+    array, from which the padding is dropped. Each block is built while the server
+    stores the one before."""
+    yield COPY_HEADER
+    row_start = _row_start()
+    start_width = row_start.itemsize
+    columns = [pd.factorize(rows[c], use_na_sentinel=False) for c in SUFFIX_COLUMNS]
+    suffixes: dict[tuple[int, ...], bytes] = {}
+    period_id = rows["period_id"].to_numpy(dtype="int64")
+    organisation_id = rows["organisation_id"].to_numpy(dtype="int64")
+    value = rows["value"].to_numpy(dtype="float64")
+    for begin in range(0, len(rows), COPY_CHUNK_ROWS):
+        block = slice(begin, begin + COPY_CHUNK_ROWS)
+        codes = [column_codes[block] for column_codes, _ in columns]
+        local = np.zeros(len(codes[0]), dtype=np.int64)
+        for column_codes in codes:
+            local, _ = pd.factorize(local * (int(column_codes.max()) + 1) + column_codes)
+        firsts = np.flatnonzero(~pd.Series(local).duplicated().to_numpy())
+        present = []
+        for first in firsts:
+            key = tuple(int(column_codes[first]) for column_codes in codes)
+            if key not in suffixes:
+                suffixes[key] = suffix_fields(
+                    [uniques[k] for k, (_, uniques) in zip(key, columns, strict=True)]
+                )
+            present.append(suffixes[key])
+        lengths = np.array([len(p) for p in present], dtype=np.intp)
+        width = int(lengths.max())
+        table = np.zeros((len(present), width), dtype=np.uint8)
+        for i, suffix in enumerate(present):
+            table[i, : lengths[i]] = np.frombuffer(suffix, dtype=np.uint8)
+        count = len(local)
+        start = np.empty(count, dtype=row_start)
+        start["fields"] = len(COPY_COLUMNS)
+        start["period_len"] = row_start["period_id"].itemsize
+        start["period_id"] = period_id[block]
+        start["organisation_len"] = row_start["organisation_id"].itemsize
+        start["organisation_id"] = organisation_id[block]
+        missing = np.isnan(value[block])
+        start["value_len"] = np.where(missing, -1, 8)
+        start["value"] = value[block]
+        padded = np.empty((count, start_width + width), dtype=np.uint8)
+        padded[:, :start_width] = start.view(np.uint8).reshape(count, start_width)
+        padded[:, start_width:] = table.take(local, axis=0)
+        keep = np.empty(padded.shape, dtype=bool)
+        keep[:, :start_width] = True
+        keep[:, start_width - 8 : start_width] = ~missing[:, None]
+        keep[:, start_width:] = (np.arange(width) < lengths[:, None]).take(local, axis=0)
+        yield padded[keep].tobytes()
+    yield COPY_TRAILER
+
+
+def _copy_first_import(
+    cursor, rows: pd.DataFrame, upload: MetricUpload, user: Any, label: str, source: str, now
+) -> int:
+    """Stream ``rows`` into the values table with one binary ``COPY`` (no current value
+    exists for their periods, so there is nothing to compare or supersede)."""
+    recorded_at = (now - PG_EPOCH) // datetime.timedelta(microseconds=1)
+    user_id = getattr(user, "pk", None)
+    upload_id = int(upload.pk).to_bytes(_id_width("upload"), "big", signed=True)
+    upload_fields = (
+        _text_field(source)
+        + _field(upload_id)
+        + (
+            NULL_FIELD
+            if user_id is None
+            else _field(int(user_id).to_bytes(_id_width("recorded_by"), "big", signed=True))
+        )
+        + _text_field(label)
+        + _field(recorded_at.to_bytes(8, "big", signed=True))
+        + NULL_FIELD  # superseded_at
+    )
+
+    def suffix_fields(values: list) -> bytes:  # the values of SUFFIX_COLUMNS
+        date, *texts = values
+        return _date_field(date) + b"".join(_text_field(t) for t in texts) + upload_fields
+
+    cursor.copy_expert(
+        f"COPY oversight_metricvalue ({', '.join(COPY_COLUMNS)}) FROM STDIN WITH (FORMAT binary)",
+        _Stream(_copy_blocks(rows, suffix_fields)),
+        1 << 20,  # bytes per read
+    )
+    return len(rows)
+
+
 def _store_postgres(
     upload: MetricUpload, rows: pd.DataFrame, user: Any, label: str, source: str
 ) -> dict[str, int]:
+    now = timezone.now()
+    period_ids = [int(p) for p in rows["period_id"].unique()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM oversight_metricvalue "
+            "WHERE period_id = ANY(%s) AND superseded_at IS NULL)",
+            [period_ids],
+        )
+        (has_current,) = cursor.fetchone()
+        if not has_current:
+            created = _copy_first_import(cursor, rows, upload, user, label, source, now)
+            return {"created": created, "superseded": 0, "unchanged": 0}
+    return _merge_postgres(upload, rows, user, label, source, now)
+
+
+def _merge_postgres(
+    upload: MetricUpload, rows: pd.DataFrame, user: Any, label: str, source: str, now: Any
+) -> dict[str, int]:
+    """Stage the rows in a temporary table, supersede current values that differ and
+    insert what has no identical current value."""
     codes: dict[str, np.ndarray] = {}
     dictionary: list[tuple[str, int, str | None]] = []
     for name in [*STRING_COLUMNS, "reporting_date"]:
@@ -541,7 +754,6 @@ def _store_postgres(
             else:
                 text = value.isoformat() if name == "reporting_date" else str(value)
             dictionary.append((name, code, text))
-    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE ingest_rows (period_id int8, organisation_id int8, "
@@ -590,38 +802,18 @@ def _store_postgres(
             FROM ingest_rows AS r CROSS JOIN d
             """
         )
-        period_ids = [int(p) for p in rows["period_id"].unique()]
         cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM oversight_metricvalue "
-            "WHERE period_id = ANY(%s) AND superseded_at IS NULL)",
-            [period_ids],
-        )
-        (has_current,) = cursor.fetchone()
-        superseded = 0
-        if has_current:
-            cursor.execute(
-                """
-                UPDATE oversight_metricvalue AS mv SET superseded_at = %s
-                FROM ingest_values AS r
-                WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
-                  AND mv.organisation_id = r.organisation_id AND mv.metric_id = r.metric_id
-                  AND (mv.kind, mv.value, mv.text, mv.reporting_date)
-                      IS DISTINCT FROM (r.kind, r.value, r.text, r.reporting_date)
-                """,
-                [now],
-            )
-            superseded = cursor.rowcount
-        # With nothing current for these periods there is nothing to compare with.
-        unmatched = (
             """
-            WHERE NOT EXISTS (
-                SELECT 1 FROM oversight_metricvalue AS mv
-                WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
-                  AND mv.organisation_id = r.organisation_id AND mv.metric_id = r.metric_id)
-            """
-            if has_current
-            else ""
+            UPDATE oversight_metricvalue AS mv SET superseded_at = %s
+            FROM ingest_values AS r
+            WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
+              AND mv.organisation_id = r.organisation_id AND mv.metric_id = r.metric_id
+              AND (mv.kind, mv.value, mv.text, mv.reporting_date)
+                  IS DISTINCT FROM (r.kind, r.value, r.text, r.reporting_date)
+            """,
+            [now],
         )
+        superseded = cursor.rowcount
         cursor.execute(
             """
             INSERT INTO oversight_metricvalue (period_id, organisation_id, metric_id, kind,
@@ -630,8 +822,11 @@ def _store_postgres(
             SELECT r.period_id, r.organisation_id, r.metric_id, r.kind, r.value, r.text,
                 r.reporting_date, r.reporting_period_text, r.note, %s, %s, %s, %s, %s, NULL
             FROM ingest_values AS r
-            """
-            + unmatched,
+            WHERE NOT EXISTS (
+                SELECT 1 FROM oversight_metricvalue AS mv
+                WHERE mv.superseded_at IS NULL AND mv.period_id = r.period_id
+                  AND mv.organisation_id = r.organisation_id AND mv.metric_id = r.metric_id)
+            """,
             [source, upload.pk, getattr(user, "pk", None), label, now],
         )
         created = cursor.rowcount

@@ -380,6 +380,88 @@ def test_every_error_is_listed_at_once(methodologies):
     assert MetricValue.objects.count() == 0
 
 
+ALL_AT_ONCE = [
+    (
+        ["ZZZ", "OF0001", "Q9 2099/00", "abc"],
+        [
+            ("org_code", "ZZZ", "Unknown organisation code"),
+            ("metric_id", "OF0001", "Unknown metric: not in any methodology's catalogue"),
+            ("period", "Q9 2099/00", "Not a period: expected a quarter such as 'Q1 2025/26'"),
+            ("value", "abc", "Not a number: expected a number such as 85.2"),
+        ],
+    ),
+    (
+        ["ZZZ", "OF0001", "Q1 2025/26", "abc"],
+        [
+            ("org_code", "ZZZ", "Unknown organisation code"),
+            ("metric_id", "OF0001", "Unknown metric: not in the nof-2025-26 catalogue"),
+            ("value", "abc", "Not a number"),
+        ],
+    ),
+    (
+        ["RHA", "OF0001", "Q1 2030/31", "abc"],
+        [
+            ("metric_id", "OF0001", "Unknown metric: not in any methodology's catalogue"),
+            ("period", "Q1 2030/31", "This period does not exist here"),
+            ("value", "abc", "Not a number"),
+        ],
+    ),
+    (  # a catalogue metric needing a number, in a row whose period is not known
+        ["RHA", "OF0082", "Q9 2025/26", "abc"],
+        [
+            ("period", "Q9 2025/26", "Not a period"),
+            ("value", "abc", "Not a number"),
+        ],
+    ),
+    (  # no metric at all: the value is still one no metric accepts
+        ["RHA", "", "", "abc"],
+        [
+            ("metric_id", "", "A value is required here."),
+            ("period", "", "A value is required here."),
+            ("value", "abc", "Not a number"),
+        ],
+    ),
+    (  # an unknown metric with a value some metric accepts (a rating): only the metric
+        ["RHA", "OF0001", "Q1 2025/26", "Good"],
+        [("metric_id", "OF0001", "Unknown metric: not in the nof-2025-26 catalogue")],
+    ),
+    (  # a rating metric without a known period: a label may be right, so only the period
+        ["RHA", "OF1067", "Q9 2025/26", "Good"],
+        [("period", "Q9 2025/26", "Not a period")],
+    ),
+]
+
+
+@pytest.mark.parametrize("line, expected", ALL_AT_ONCE, ids=[",".join(r) for r, _ in ALL_AT_ONCE])
+def test_every_error_of_a_row_is_listed_at_once(line, expected, methodologies):
+    received = receive_upload(
+        content=template_file([line]), filename="row.csv", actor="t", enqueue=False
+    )
+    upload = process_upload(upload_id=received.upload.pk)
+    assert upload.status == UploadStatus.INVALID
+    found = [(e["column"], e["value"], e["message"]) for e in upload.errors]
+    assert [(c, v) for c, v, _ in found] == [(c, v) for c, v, _ in expected], found
+    for (_, _, message), (_, _, start) in zip(found, expected, strict=True):
+        assert message.startswith(start), message
+    assert {(e["file"], e["sheet"], e["row"], e["severity"]) for e in upload.errors} == {
+        ("row.csv", "", 2, "error")
+    }
+    assert upload.error_count == len(expected)
+    assert MetricValue.objects.count() == 0
+
+
+def test_every_error_of_a_workbook_row_names_its_sheet(methodologies):
+    content = xlsx_file({"Data": [T, ["ZZZ", "OF0001", "Q9 2099/00", "abc"]]})
+    received = receive_upload(content=content, filename="row.xlsx", actor="t", enqueue=False)
+    upload = process_upload(upload_id=received.upload.pk)
+    assert [(e["sheet"], e["row"], e["column"]) for e in upload.errors] == [
+        ("Data", 2, "org_code"),
+        ("Data", 2, "metric_id"),
+        ("Data", 2, "period"),
+        ("Data", 2, "value"),
+    ]
+
+
 def test_oversized_file_is_refused_before_it_is_kept(methodologies, settings):
     settings.METRIC_UPLOAD_MAX_BYTES = 100
     with pytest.raises(UploadRefused, match="the largest file accepted is"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 
 import pytest
@@ -260,3 +261,98 @@ def test_import_metrics_command(q2, tmp_path):
 
     with pytest.raises(CommandError, match="No such file"):
         call_command("import_metrics", str(tmp_path / "missing.csv"))
+
+
+STORED = [
+    "metric_id",
+    "kind",
+    "value",
+    "text",
+    "reporting_date",
+    "reporting_period_text",
+    "note",
+    "recorded_by_id",
+    "recorded_by_label",
+    "superseded_at",
+]
+
+
+def test_a_first_import_and_a_merge_store_the_same_values(q1, q2, django_user_model):
+    """A period's first import is streamed straight into the values table; a later one
+    is merged with the values already current. Both store every field the same way."""
+    user = django_user_model.objects.create_user("uploader")
+    header = ["org_code", "metric_id", "period", "value", "reporting_date", "note"]
+    lines = [
+        ["rha", "OF1067", "good", "2024-05-01", "Inspection report, café"],
+        ["RHA", "OF0082", "4.8", "30/06/2025", ""],
+        ["RHA", "OF0084", "6.75", "Month 12 2025/26", "x" * 300],
+        ["RHA", "OF5004", "Yes", "", ""],
+        ["RKL", "OF1067", "2", "", ""],
+    ]
+
+    def stored(period: str, name: str):
+        content = csv_bytes(header, [[*line[:2], period, *line[2:]] for line in lines])
+        received = receive_upload(content=content, filename=name, actor=user, segment=False)
+        u = process_upload(upload_id=received.upload.pk)
+        assert u.status == UploadStatus.DONE, u.errors
+        values = list(
+            MetricValue.objects.filter(upload=u)
+            .select_related("organisation")
+            .order_by("organisation__code", "metric_id")
+        )
+        assert {v.source for v in values} == {f"upload {u.pk}: {name}"}
+        assert {v.recorded_at for v in values} == {values[0].recorded_at}
+        return u, [(v.organisation.code, *(getattr(v, f) for f in STORED)) for v in values]
+
+    first, first_values = stored("Q1 2025/26", "q1.csv")
+    # Q2 already has a current value, so its upload is merged with it.
+    upload(template_file([["RHA", "OF0016", "Q2 2025/26", "50"]]), segment=False)
+    second, second_values = stored("Q2 2025/26", "q2.csv")
+    assert first.summary["created"] == second.summary["created"] == 5
+    assert (
+        first_values
+        == second_values
+        == [
+            (
+                "RHA",
+                "OF0082",
+                "value",
+                4.8,
+                "",
+                datetime.date(2025, 6, 30),
+                "",
+                "",
+                user.pk,
+                "uploader",
+                None,
+            ),
+            (
+                "RHA",
+                "OF0084",
+                "value",
+                6.75,
+                "",
+                None,
+                "Month 12 2025/26",
+                "x" * 300,
+                user.pk,
+                "uploader",
+                None,
+            ),
+            (
+                "RHA",
+                "OF1067",
+                "value",
+                None,
+                "Good",
+                datetime.date(2024, 5, 1),
+                "",
+                "Inspection report, café",
+                user.pk,
+                "uploader",
+                None,
+            ),
+            ("RHA", "OF5004", "override_flag", 1.0, "", None, "", "", user.pk, "uploader", None),
+            ("RKL", "OF1067", "score", 2.0, "", None, "", "", user.pk, "uploader", None),
+        ]
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -192,3 +193,151 @@ def test_reconciliation_page_without_published_results(client, analyst):
     html = client.get("/reconciliation/?period=2025-26-q2").content.decode()
     assert "No NHS England published results" in html
     assert "is not a period" in client.get("/reconciliation/?period=nope").content.decode()
+
+
+STEP_RE = re.compile(r'<li class="upload-steps__item upload-steps__item--(\w+)">(.*?)</li>')
+
+
+def steps_of(html: str) -> list[tuple[str, str]]:
+    """The step list as (state, text), the visually hidden text included."""
+    return [(state, re.sub(r"<[^>]+>", "", text)) for state, text in STEP_RE.findall(html)]
+
+
+def test_a_rejected_upload_shows_where_it_stopped(client, analyst):
+    received = receive_upload(
+        content=template_file([["ZZZ", "OF0001", "Q9 2099/00", "abc"]]),
+        filename="bad.csv",
+        actor=analyst,
+        enqueue=False,
+    )
+    upload = process_upload(upload_id=received.upload.pk)
+    assert upload.status == UploadStatus.INVALID
+    for url in (f"/uploads/{upload.pk}/", f"/uploads/{upload.pk}/status/"):
+        html = client.get(url).content.decode()
+        assert steps_of(html) == [
+            ("done", "Received (done)"),
+            ("failed", "Validating: rejected, nothing stored (stopped here)"),
+            ("todo", "Imported"),
+            ("todo", "Recomputing"),
+            ("todo", "Done"),
+        ]
+        assert "(current step)" not in html
+
+
+def test_a_failed_upload_shows_the_step_that_failed(client, analyst, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    def upload_failing(content):
+        received = receive_upload(
+            content=template_file(content), filename="m.csv", actor=analyst, enqueue=False
+        )
+        upload = process_upload(upload_id=received.upload.pk)
+        assert upload.status == UploadStatus.FAILED
+        return steps_of(client.get(f"/uploads/{upload.pk}/").content.decode())
+
+    monkeypatch.setattr("oversight.services.run_segmentation", broken)
+    assert upload_failing([["RHA", "OF0082", "Q1 2025/26", "4.8"]]) == [
+        ("done", "Received (done)"),
+        ("done", "Validating (done)"),
+        ("done", "Imported (done)"),
+        (
+            "failed",
+            "Recomputing: failed; the values were stored, the previous results stay current"
+            " (stopped here)",
+        ),
+        ("todo", "Done"),
+    ]
+    monkeypatch.setattr("oversight.ingest.services.store_rows", broken)
+    assert upload_failing([["RHA", "OF0082", "Q1 2025/26", "4.9"]])[1:3] == [
+        ("done", "Validating (done)"),
+        ("failed", "Imported: failed, nothing stored (stopped here)"),
+    ]
+    monkeypatch.setattr("oversight.ingest.services.validate", broken)
+    assert upload_failing([["RHA", "OF0082", "Q1 2025/26", "5.0"]])[:3] == [
+        ("done", "Received (done)"),
+        ("failed", "Validating: failed, nothing stored (stopped here)"),
+        ("todo", "Imported"),
+    ]
+
+
+def test_an_upload_in_progress_shows_its_current_step(client, analyst):
+    received = receive_upload(
+        content=template_file([["RHA", "OF0082", "Q1 2025/26", "4.8"]]),
+        filename="m.csv",
+        actor=analyst,
+        enqueue=False,
+    )
+    MetricUpload.objects.filter(pk=received.upload.pk).update(status=UploadStatus.VALIDATING)
+    html = client.get(f"/uploads/{received.upload.pk}/").content.decode()
+    assert steps_of(html)[:3] == [
+        ("done", "Received (done)"),
+        ("current", "Validating (current step)"),
+        ("todo", "Imported"),
+    ]
+
+
+def cells_of(html: str, table_start: str) -> list[list[str]]:
+    """Each body row's cells as the text a phone shows stacked: label, then value."""
+    table = html[html.index(table_start) :]
+    body = table[table.index("<tbody") : table.index("</tbody>")]
+    rows = re.findall(r"<tr\b.*?</tr>", body, re.S)
+    return [
+        [
+            " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+            for cell in re.findall(r"<t[dh]\b.*?</t[dh]>", row, re.S)
+        ]
+        for row in rows
+    ]
+
+
+def test_tables_carry_their_column_labels_when_stacked_on_a_phone(client, analyst):
+    received = receive_upload(
+        content=template_file([["ZZZ", "OF0001", "Q9 2099/00", "abc"]]),
+        filename="bad.csv",
+        actor=analyst,
+        enqueue=False,
+    )
+    upload = process_upload(upload_id=received.upload.pk)
+    html = client.get(f"/uploads/{upload.pk}/").content.decode()
+    assert '<table role="table" class="nhsuk-table-responsive" id="problems">' in html
+    problems = cells_of(html, 'id="problems"')
+    assert len(problems) == 4
+    assert problems[0][:4] == ["Sheet \N{EN DASH}", "Row 2", "Column org_code", "Value ZZZ"]
+    assert problems[0][4].startswith("What is wrong Unknown organisation code")
+    assert html.count('<span class="nhsuk-table-responsive__heading" aria-hidden="true">') == 20
+
+    listing = client.get("/uploads/").content.decode()
+    assert '<table role="table" class="nhsuk-table-responsive">' in listing
+    [row] = cells_of(listing, "Recent uploads")
+    assert row == [
+        f"Upload Upload {upload.pk}",
+        "File bad.csv",
+        "By analyst",
+        row[3],
+        "Status Rejected",
+    ]
+    assert row[3].startswith("When ")
+
+
+def test_the_reconciliation_table_carries_its_labels_when_stacked(client, analyst, q2):
+    from oversight.services import pin_cut_points
+
+    from .test_imports import _example_with_published, upload
+
+    pin_cut_points(period=q2, cut_points=(2.0, 2.35, 2.7), reason="Worked example", actor="t")
+    upload(_example_with_published(), "nof-q2.csv")
+    html = client.get("/reconciliation/?period=2025-26-q2").content.decode()
+    anchor = '<table role="table" class="nhsuk-table-responsive reconciliation">'
+    assert anchor in html
+    rows = cells_of(html, anchor)
+    assert len(rows) == 14
+    for row in rows:
+        assert row[0].startswith("Organisation ")
+        assert [cell.split(" (ours / published) ")[0] for cell in row[1:]] == [
+            "Average score",
+            "Unadjusted segment",
+            "Adjusted segment",
+            "Final segment",
+            "League-table rank",
+        ]

@@ -14,6 +14,7 @@ import datetime
 
 from django.db import transaction
 
+from oversight.demo import DEMO_SOURCE as DEMO
 from systems.models import IntegratedCareBoard
 
 from .models import CollaborationArrangement, DelegationAgreement, SpecialisedService
@@ -27,7 +28,6 @@ from .services import (
     record_signature_made_elsewhere,
 )
 
-DEMO = "synthetic demo data"
 # (ICB, segment): synthetic segments recorded for 2026/27.
 DEMO_SEGMENTS = {"QT1": 3, "QUA": 4, "QJ2": 2, "QHL": 2, "QKK": 3, "QOQ": 1}
 FIRST_REGIONS = ("Y60", "Y61", "Y62")  # Midlands, East of England, North West: from April 2024

@@ -27,16 +27,18 @@ from .models import (
 LIVE = (AgreementStatus.SIGNED, AgreementStatus.IN_FORCE)
 
 
+def delegation_dates(region_id: int) -> dict[str, datetime.date]:
+    """Tranche → the date its services were delegated in the region (absent: not yet)."""
+    return dict(
+        DelegationTimeline.objects.filter(
+            region_id=region_id, arrangement=Arrangement.DELEGATED
+        ).values_list("tranche", "starts_on")
+    )
+
+
 def delegated_from(region_id: int, tranche: str) -> datetime.date | None:
     """The date services of ``tranche`` were delegated in the region (None if not yet)."""
-    step = (
-        DelegationTimeline.objects.filter(
-            region_id=region_id, tranche=tranche, arrangement=Arrangement.DELEGATED
-        )
-        .values_list("starts_on", flat=True)
-        .first()
-    )
-    return step
+    return delegation_dates(region_id).get(tranche)
 
 
 def current_icb_segments(
@@ -187,9 +189,8 @@ def agreement_detail(pk: int) -> DelegationAgreement:
     )
 
 
-SYNTHETIC_AUTHOR = "synthetic demo data"
-
-
 def has_synthetic_records() -> bool:
     """Whether demonstration agreements are loaded (pages then say so)."""
-    return DelegationAgreement.objects.filter(created_by_label=SYNTHETIC_AUTHOR).exists()
+    from oversight.demo import DEMO_SOURCE
+
+    return DelegationAgreement.objects.filter(created_by_label=DEMO_SOURCE).exists()

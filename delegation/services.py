@@ -55,7 +55,7 @@ from .models import (
     Tranche,
     financial_year_bounds,
 )
-from .selectors import current_icb_segments, delegated_from, in_force_agreement
+from .selectors import current_icb_segments, delegation_dates, in_force_agreement
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SERVICES_FILE = DATA_DIR / "specialised_services.csv"
@@ -618,19 +618,28 @@ def create_agreement(
         )
     )
     agreement.predecessors.set(predecessors)
-    scheduled = []
+    dates = delegation_dates(icb.region_id)
     if services is None:
-        services = SpecialisedService.objects.filter(
-            status=ServiceStatus.DELEGABLE, retired_on__isnull=True
-        )
-        for service in services:
-            since = delegated_from(icb.region_id, service.tranche)
-            if since is not None and since <= end:
-                scheduled.append((service, max(since, start)))
+        # Every delegable service delegated in the region by the year's end: valid by
+        # construction, so written in one statement.
+        lines = [
+            AgreementService(
+                agreement=agreement,
+                service=service,
+                effective_from=max(dates[service.tranche], start),
+            )
+            for service in SpecialisedService.objects.filter(
+                status=ServiceStatus.DELEGABLE, retired_on__isnull=True
+            )
+            if service.tranche in dates and dates[service.tranche] <= end
+        ]
+        AgreementService.objects.bulk_create(lines)
+        scheduled = len(lines)
     else:
-        scheduled = [(s, None) for s in services]
-    for service, effective_from in scheduled:
-        _schedule(agreement, service, effective_from or start, None)
+        services = list(services)
+        for service in services:
+            _schedule(agreement, service, start, None, dates)
+        scheduled = len(services)
     audit.record(
         actor=actor,
         action="delegation.agreement_created",
@@ -638,7 +647,7 @@ def create_agreement(
         after={
             **_agreement_state(agreement),
             "template": template.version,
-            "services": len(scheduled),
+            "services": scheduled,
             "predecessors": [str(p) for p in predecessors],
         },
     )
@@ -650,6 +659,7 @@ def _schedule(
     service: SpecialisedService,
     effective_from: datetime.date,
     effective_to: datetime.date | None,
+    dates: dict[str, datetime.date] | None = None,
 ) -> AgreementService:
     if service.status == ServiceStatus.RETAINED:
         kind = "a highly specialised service" if service.highly_specialised else "a service"
@@ -668,7 +678,9 @@ def _schedule(
         )
     if effective_to is not None and effective_to < effective_from:
         raise DelegationError(f"{service.name}: the end date is before the effective date.")
-    since = delegated_from(agreement.icb.region_id, service.tranche)
+    if dates is None:
+        dates = delegation_dates(agreement.icb.region_id)
+    since = dates.get(service.tranche)
     region = agreement.icb.region.name
     if since is None:
         raise DelegationError(

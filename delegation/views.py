@@ -52,10 +52,6 @@ def _icb_url(code: str) -> str:
     return reverse("delegation:icb", args=[code])
 
 
-def _synthetic() -> bool:
-    return selectors.has_synthetic_records()
-
-
 def _day(text: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(text) if text else timezone.localdate()
@@ -137,7 +133,7 @@ def matrix(request: HttpRequest) -> HttpResponse:
         "regions": regions,
         "on": on,
         "icbs": icbs,
-        "synthetic": _synthetic(),
+        "synthetic": selectors.has_synthetic_records(),
         "query": f"region={region.ods_code}&on={on.isoformat()}",
     }
     return _respond(
@@ -467,7 +463,7 @@ def icb(request: HttpRequest, code: str) -> HttpResponse:
         ),
         "may_raise": in_force is not None
         and has_permission(request.user, Permission.RAISE_CHANGE_REQUEST, board),
-        "synthetic": _synthetic(),
+        "synthetic": selectors.has_synthetic_records(),
         "query": "",
     }
     return _respond(
@@ -685,7 +681,7 @@ def approvals(request: HttpRequest, ods_code: str) -> HttpResponse:
         "may_decide": may_decide,
         "affected": pounds(affected) if waiting else "£0",
         "flagged": flagged,
-        "synthetic": _synthetic(),
+        "synthetic": selectors.has_synthetic_records(),
         "query": "",
     }
     return _respond(

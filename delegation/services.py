@@ -54,6 +54,7 @@ from .models import (
     SpecialisedService,
     Tranche,
     financial_year_bounds,
+    is_financial_year,
 )
 from .selectors import current_icb_segments, delegation_dates, in_force_agreement
 
@@ -557,13 +558,9 @@ def _agreement_state(agreement: DelegationAgreement) -> dict[str, Any]:
 
 
 def _check_financial_year(financial_year: str) -> tuple[datetime.date, datetime.date]:
-    try:
-        start, end = financial_year_bounds(financial_year)
-    except ValueError:
-        start = end = None
-    if start is None or financial_year != f"{start.year}/{(start.year + 1) % 100:02d}":
+    if not is_financial_year(financial_year):
         raise DelegationError(f"{financial_year!r} is not a financial year; write it like 2026/27.")
-    return start, end
+    return financial_year_bounds(financial_year)
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from oversight.dashboards.presenters import SYNTHETIC_SOURCE, segment_tag
 from oversight.dashboards.tables import Column, Table
 from oversight.dashboards.views import _respond
+from oversight.forms import form_problems
 from systems.authorization import (
     Permission,
     get_visible_organisation_or_404,
@@ -300,10 +301,8 @@ def add_arrangement(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("Not found.")
     form = ArrangementForm(request.POST)
     if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label or field.replace('_', ' ')}: {error}")
+        for problem in form_problems(form):
+            messages.error(request, problem)
     else:
         try:
             services.add_developmental_arrangement(

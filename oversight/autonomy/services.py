@@ -777,13 +777,9 @@ def record_capability(
     _require(actor, Permission.RECORD_ICB_SEGMENT, organisation)
     if assessor not in ("board", "region"):
         raise AutonomyError("The assessor is the board (self-assessment) or the region.")
-    start = financial_year[:4]
-    if not (
-        len(financial_year) == 7
-        and start.isdigit()
-        and financial_year[4] == "/"
-        and financial_year[5:] == f"{(int(start) + 1) % 100:02d}"
-    ):
+    from delegation.models import is_financial_year
+
+    if not is_financial_year(financial_year):
         raise AutonomyError(f"{financial_year!r} is not a financial year; write it like 2026/27.")
     policy = AutonomyPolicy.objects.first()
     levels = range(1, len(policy.capability_scale) + 1) if policy else range(1, 5)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from systems.authorization import Permission, get_visible_organisation_or_404, has_permission
 
+from ..forms import form_problems
 from ..models import ProgrammeMembership
 from .models import AutonomyPolicy, CapabilityAssessment, CqcRating, FreedomGrant
 from .services import (
@@ -66,16 +67,6 @@ def _capability_form(policy: AutonomyPolicy | None, data=None) -> forms.Form:
         )
     form_class = type("CapabilityForm", (forms.Form,), fields)
     return form_class(data)
-
-
-def _problems(form: forms.Form) -> list[str]:
-    """Every problem in the form, each named by its field's label."""
-    out = []
-    for name, errors in form.errors.items():
-        field = form.fields.get(name)
-        label = (field.label if field else None) or name.replace("_", " ").capitalize()
-        out += [error if name == "__all__" else f"{label}: {error}" for error in errors]
-    return out
 
 
 @login_required
@@ -131,7 +122,7 @@ def programme(request: HttpRequest, code: str) -> HttpResponse:
     org = _guard(request, code, Permission.MANAGE_PROGRAMME)
     form = ProgrammeForm(request.POST)
     if not form.is_valid():
-        return _finish(request, org, "", problems=_problems(form))
+        return _finish(request, org, "", problems=form_problems(form))
     leaving = request.POST.get("step") == "leave"
     try:
         if leaving:
@@ -167,7 +158,7 @@ def capability(request: HttpRequest, code: str) -> HttpResponse:
     policy = AutonomyPolicy.objects.first()
     form = _capability_form(policy, request.POST)
     if not form.is_valid():
-        return _finish(request, org, "", problems=_problems(form))
+        return _finish(request, org, "", problems=form_problems(form))
     areas = {
         area: form.cleaned_data[f"area_{i}"]
         for i, area in enumerate(policy.capability_areas if policy else [])
@@ -193,7 +184,7 @@ def cqc(request: HttpRequest, code: str) -> HttpResponse:
     org = _guard(request, code, Permission.MANAGE_FREEDOMS_CATALOGUE)
     form = CqcForm(request.POST)
     if not form.is_valid():
-        return _finish(request, org, "", problems=_problems(form))
+        return _finish(request, org, "", problems=form_problems(form))
     try:
         record_cqc_rating(organisation=org, actor=request.user, **form.cleaned_data)
     except AutonomyError as exc:
@@ -208,7 +199,7 @@ def aft(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     grant = get_object_or_404(FreedomGrant, pk=pk, organisation=org)
     form = AftForm(request.POST)
     if not form.is_valid():
-        return _finish(request, org, "", problems=_problems(form))
+        return _finish(request, org, "", problems=form_problems(form))
     try:
         record_aft_step(grant=grant, actor=request.user, **form.cleaned_data)
     except AutonomyError as exc:

@@ -65,7 +65,7 @@ def make_periods(count: int) -> list:
 
 def build_file(path: Path, rows: int) -> int:
     """Write the synthetic file; returns the number of data rows."""
-    from oversight.ingest.validation import NHSE_COLUMNS
+    from oversight.uploads.validation import NHSE_COLUMNS
     from oversight.models import Methodology
     from systems.models import Organisation, OrganisationKind, existed_on_q
 
@@ -133,7 +133,7 @@ def time_ours(path: Path) -> dict[str, float]:
     from django.conf import settings
     from django.db import connection
 
-    from oversight.ingest.services import process_upload, receive_upload
+    from oversight.uploads.services import process_upload, receive_upload
 
     settings.METRIC_UPLOAD_MAX_BYTES = 1 << 31
     with connection.cursor() as cursor:
@@ -156,7 +156,7 @@ def time_ours(path: Path) -> dict[str, float]:
 def time_copy(path: Path) -> float:
     from django.db import connection
 
-    from oversight.ingest.validation import NHSE_COLUMNS
+    from oversight.uploads.validation import NHSE_COLUMNS
 
     columns = ", ".join(f'"{c}" text' for c in NHSE_COLUMNS)
     with connection.cursor() as cursor:

@@ -12,7 +12,7 @@ from config.api import not_found
 from delegation import api as delegation_api
 from oversight import api as oversight_api
 from oversight.autonomy import api as autonomy_api
-from oversight.ingest import api as ingest_api
+from oversight.uploads import api as uploads_api
 from systems import api as systems_api
 
 app_name = "api"
@@ -31,7 +31,7 @@ router.register("metric-values", oversight_api.MetricValueViewSet, basename="met
 router.register("runs", oversight_api.RunViewSet, basename="run")
 router.register("assessments", oversight_api.AssessmentViewSet, basename="assessment")
 router.register("league-tables", oversight_api.LeagueTableViewSet, basename="league-table")
-router.register("uploads", ingest_api.UploadViewSet, basename="upload")
+router.register("uploads", uploads_api.UploadViewSet, basename="upload")
 router.register("freedoms", autonomy_api.FreedomViewSet, basename="freedom")
 router.register("grants", autonomy_api.GrantViewSet, basename="grant")
 router.register("freedom-evaluations", autonomy_api.EvaluationViewSet, basename="evaluation")
@@ -65,7 +65,7 @@ router.register("audit-events", systems_api.AuditEventViewSet, basename="audit-e
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("v1/me/", systems_api.MeView.as_view(), name="me"),
-    path("v1/reconciliation/", ingest_api.ReconciliationView.as_view(), name="reconciliation"),
+    path("v1/reconciliation/", uploads_api.ReconciliationView.as_view(), name="reconciliation"),
     path(
         "v1/explanations/<str:period>/<str:code>/",
         oversight_api.ExplanationView.as_view(),

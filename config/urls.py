@@ -7,7 +7,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
-    path("", include("oversight.ingest.urls")),
+    path("", include("oversight.uploads.urls")),
     path("", include("oversight.dashboards.urls")),
     path("", include("delegation.urls")),
     path("", include("oversight.autonomy.urls")),

@@ -189,7 +189,7 @@ def _history(run, periods_needed: int) -> dict[int, list[int | None]]:
 def latest_cqc_ratings() -> dict[int, str]:
     """Each provider's latest CQC overall rating: recorded by national users, or uploaded
     (``CQC_OVERALL`` in the template, dated by its reporting date)."""
-    from ..ingest.validation import CQC_OVERALL_ID
+    from ..uploads.validation import CQC_OVERALL_ID
     from ..models import MetricValue
 
     dated: dict[int, tuple[datetime.date, str]] = {}

@@ -27,8 +27,8 @@ from systems.models import PeerGroup, Region
 from .. import selectors as oversight_selectors
 from ..autonomy.services import AutonomyError, close_action, confirm_grant
 from ..exports import NHSE_TRUST_TYPE
-from ..ingest.presenters import UploadPresenter
-from ..ingest.selectors import uploads_for
+from ..uploads.presenters import UploadPresenter
+from ..uploads.selectors import uploads_for
 from ..models import (
     ActionStatus,
     FreedomGrant,

@@ -358,14 +358,14 @@ MATRIX: list[Entry] = [
 NOT_CHECKED: dict[str, str] = {
     "healthz": "infrastructure health check, public by design (no data)",
     "api:not-found": "unknown paths under /api/: the JSON 404 body (tests/api/test_api.py)",
-    # One upload is seen by its uploader and the national team: tests/ingest/test_pages.py
-    # and tests/ingest/test_api.py check each of these for owner, national, other, anonymous.
-    "uploads:detail": "per-uploader scope: tests/ingest/test_pages.py",
-    "uploads:status": "per-uploader scope: tests/ingest/test_pages.py",
-    "uploads:report": "per-uploader scope: tests/ingest/test_pages.py",
-    "uploads:retry": "per-uploader scope: tests/ingest/test_pages.py",
-    "api:upload-detail": "per-uploader scope: tests/ingest/test_api.py",
-    "api:upload-retry": "per-uploader scope: tests/ingest/test_api.py",
+    # One upload is seen by its uploader and the national team: tests/uploads/test_pages.py
+    # and tests/uploads/test_api.py check each of these for owner, national, other, anonymous.
+    "uploads:detail": "per-uploader scope: tests/uploads/test_pages.py",
+    "uploads:status": "per-uploader scope: tests/uploads/test_pages.py",
+    "uploads:report": "per-uploader scope: tests/uploads/test_pages.py",
+    "uploads:retry": "per-uploader scope: tests/uploads/test_pages.py",
+    "api:upload-detail": "per-uploader scope: tests/uploads/test_api.py",
+    "api:upload-retry": "per-uploader scope: tests/uploads/test_api.py",
     # Grants, evaluations and actions exist only after runs with the autonomy policy loaded:
     # tests/oversight/test_autonomy_api.py checks them in and out of scope.
     "api:grant-detail": "scoped like organisations: tests/oversight/test_autonomy_api.py",

@@ -15,12 +15,12 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connection
 
 from config.celery import app as celery_app
-from oversight.ingest.services import process_upload, receive_upload, retry_upload
+from oversight.uploads.services import process_upload, receive_upload, retry_upload
 from oversight.models import MetricUpload, ReportingPeriod, RunStatus, SegmentationRun, UploadStatus
 from oversight.services import load_methodologies, pin_cut_points
 from systems.services import load_reference_data
 from tests.conftest import EXAMPLES
-from tests.ingest.files import nhse_file, nhse_rows_for, template_file
+from tests.uploads.files import nhse_file, nhse_rows_for, template_file
 
 pytestmark = pytest.mark.integration
 

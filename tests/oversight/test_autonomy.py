@@ -322,8 +322,8 @@ def test_freedoms_in_the_admin_are_validated_and_audited(universe, admin_client)
 
 
 def test_cqc_overall_ratings_arrive_in_the_template(universe, tmp_path):
-    from oversight.ingest.services import process_upload, receive_upload
-    from tests.ingest.files import csv_bytes
+    from oversight.uploads.services import process_upload, receive_upload
+    from tests.uploads.files import csv_bytes
 
     content = csv_bytes(
         ["org_code", "metric_id", "period", "value", "reporting_date"],

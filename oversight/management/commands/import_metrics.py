@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oversight.ingest.problems import report_csv
-from oversight.ingest.services import UploadRefused, process_upload, receive_upload
+from oversight.uploads.problems import report_csv
+from oversight.uploads.services import UploadRefused, process_upload, receive_upload
 from oversight.models import UploadFormat, UploadStatus
 
 

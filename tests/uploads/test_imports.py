@@ -9,8 +9,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from oversight.ingest.selectors import reconciliation
-from oversight.ingest.services import process_upload, receive_upload
+from oversight.uploads.selectors import reconciliation
+from oversight.uploads.services import process_upload, receive_upload
 from oversight.models import (
     InputKind,
     MetricValue,

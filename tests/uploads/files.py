@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from openpyxl import Workbook
 
 from oversight.demo import demo_rows
-from oversight.ingest.validation import NHSE_COLUMNS, TEMPLATE_COLUMNS
+from oversight.uploads.validation import NHSE_COLUMNS, TEMPLATE_COLUMNS
 from oversight.models import InputKind, MetricDefinition, ReportingPeriod
 from systems.models import Organisation
 

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from oversight.ingest.services import process_upload, receive_upload
+from oversight.uploads.services import process_upload, receive_upload
 from oversight.models import MetricUpload, MetricValue, UploadStatus
 from systems.models import Role, Trust
 from systems.services import grant_role
@@ -248,12 +248,12 @@ def test_a_failed_upload_shows_the_step_that_failed(client, analyst, monkeypatch
         ),
         ("todo", "Done"),
     ]
-    monkeypatch.setattr("oversight.ingest.services.store_rows", broken)
+    monkeypatch.setattr("oversight.uploads.services.store_rows", broken)
     assert upload_failing([["RHA", "OF0082", "Q1 2025/26", "4.9"]])[1:3] == [
         ("done", "Validating (done)"),
         ("failed", "Imported: failed, nothing stored (stopped here)"),
     ]
-    monkeypatch.setattr("oversight.ingest.services.validate", broken)
+    monkeypatch.setattr("oversight.uploads.services.validate", broken)
     assert upload_failing([["RHA", "OF0082", "Q1 2025/26", "5.0"]])[:3] == [
         ("done", "Received (done)"),
         ("failed", "Validating: failed, nothing stored (stopped here)"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from oversight.ingest import readers
-from oversight.ingest.problems import FileRejected
-from oversight.ingest.readers import read_table
-from oversight.ingest.validation import HEADER_SETS, NHSE_COLUMNS, USED_COLUMNS
+from oversight.uploads import readers
+from oversight.uploads.problems import FileRejected
+from oversight.uploads.readers import read_table
+from oversight.uploads.validation import HEADER_SETS, NHSE_COLUMNS, USED_COLUMNS
 
 from .files import csv_bytes
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from oversight.ingest.services import UploadRefused, process_upload, receive_upload
+from oversight.uploads.services import UploadRefused, process_upload, receive_upload
 from oversight.models import MetricUpload, MetricValue, UploadStatus
 from systems.models import AuditEvent
 

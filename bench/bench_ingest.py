@@ -39,8 +39,8 @@ FIRST_YEAR = 2027  # synthetic quarters from 2027/28 on, so every open trust is 
 
 
 def make_periods(count: int) -> list:
+    from core.dates import quarter_dates
     from oversight.models import Methodology, ReportingPeriod
-    from oversight.services import quarter_dates
 
     methodology = Methodology.objects.get(slug="nof-2026-27")
     periods = []
@@ -65,8 +65,8 @@ def make_periods(count: int) -> list:
 
 def build_file(path: Path, rows: int) -> int:
     """Write the synthetic file; returns the number of data rows."""
-    from oversight.uploads.validation import NHSE_COLUMNS
     from oversight.models import Methodology
+    from oversight.uploads.validation import NHSE_COLUMNS
     from systems.models import Organisation, OrganisationKind, existed_on_q
 
     methodology = Methodology.objects.get(slug="nof-2026-27")

@@ -8,7 +8,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from config.api import not_found
+from api.errors import not_found
 from delegation import api as delegation_api
 from oversight import api as oversight_api
 from oversight.autonomy import api as autonomy_api

@@ -13,7 +13,7 @@ from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api_views import ReadOnlyApiViewSet
+from api.viewsets import ReadOnlyApiViewSet
 from systems.authorization import (
     Permission,
     has_permission,

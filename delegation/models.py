@@ -9,8 +9,6 @@ See ``docs/adr/0012-delegated-specialised-services.md``.
 
 from __future__ import annotations
 
-import datetime
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -119,23 +117,6 @@ class AgreementStatus(models.TextChoices):
     SIGNED = "signed", "Signed"
     IN_FORCE = "in_force", "In force"
     ENDED = "ended", "Ended"
-
-
-def is_financial_year(text: str) -> bool:
-    """``2025/26`` is; ``2025-26``, ``2025/27`` and ``25/26`` are not."""
-    start = text[:4]
-    return (
-        len(text) == 7
-        and start.isdigit()
-        and text[4] == "/"
-        and text[5:] == f"{(int(start) + 1) % 100:02d}"
-    )
-
-
-def financial_year_bounds(financial_year: str) -> tuple[datetime.date, datetime.date]:
-    """``2025/26`` → 1 April 2025 and 31 March 2026."""
-    start = int(financial_year[:4])
-    return datetime.date(start, 4, 1), datetime.date(start + 1, 3, 31)
 
 
 class DelegationAgreement(models.Model):

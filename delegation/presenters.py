@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.urls import reverse
 
-from oversight.dashboards.tables import Column, Table
+from core.tables import Column, Table
 
 from . import selectors
 from .models import AgreementStatus, RequestStatus

@@ -28,7 +28,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.dates import financial_year_bounds, is_financial_year
 from systems import audit
+from systems.actors import Actor, is_system, person_of
 from systems.authorization import Permission, has_permission
 from systems.models import IntegratedCareBoard, Region, Succession
 
@@ -53,8 +55,6 @@ from .models import (
     ServiceStatus,
     SpecialisedService,
     Tranche,
-    financial_year_bounds,
-    is_financial_year,
 )
 from .selectors import current_icb_segments, delegation_dates, in_force_agreement
 
@@ -82,10 +82,10 @@ class DelegationDataError(DelegationError):
         )
 
 
-def _require(actor: Any, permission: str, organisation=None, what: str = "do this") -> None:
+def _require(actor: Actor, permission: str, organisation=None, what: str = "do this") -> None:
     """People need ``permission`` for ``organisation``; commands and tasks (a text actor)
     act for the system."""
-    if isinstance(actor, str):
+    if is_system(actor):
         return
     if not has_permission(actor, permission, organisation):
         where = f" for {organisation.name}" if organisation is not None else ""
@@ -296,7 +296,7 @@ def read_delegation_data(
 @transaction.atomic
 def load_delegation_data(
     *,
-    actor: Any,
+    actor: Actor,
     services_path: Path = SERVICES_FILE,
     timeline_path: Path = TIMELINE_FILE,
     policy_path: Path = POLICY_FILE,
@@ -425,7 +425,7 @@ def check_reclassification(service: SpecialisedService, status: str) -> None:
 @transaction.atomic
 def add_service(
     *,
-    actor: Any,
+    actor: Actor,
     name: str,
     status: str,
     tranche: str = "",
@@ -482,7 +482,7 @@ def _service_state(service: SpecialisedService) -> dict[str, Any]:
 
 @transaction.atomic
 def change_service(
-    *, actor: Any, service: SpecialisedService, reason: str, **changes: Any
+    *, actor: Actor, service: SpecialisedService, reason: str, **changes: Any
 ) -> SpecialisedService:
     """Rename or reclassify a service (a national user, with a reason)."""
     _require(actor, Permission.MANAGE_METHODOLOGIES, what="change the services catalogue")
@@ -523,7 +523,7 @@ def change_service(
 
 @transaction.atomic
 def retire_service(
-    *, actor: Any, service: SpecialisedService, on: datetime.date, reason: str
+    *, actor: Actor, service: SpecialisedService, on: datetime.date, reason: str
 ) -> SpecialisedService:
     """Take a service out of the catalogue from ``on``: it can no longer be scheduled."""
     _require(actor, Permission.MANAGE_METHODOLOGIES, what="change the services catalogue")
@@ -566,7 +566,7 @@ def _check_financial_year(financial_year: str) -> tuple[datetime.date, datetime.
 @transaction.atomic
 def create_agreement(
     *,
-    actor: Any,
+    actor: Actor,
     icb: IntegratedCareBoard,
     financial_year: str,
     template: AgreementTemplate | None = None,
@@ -715,7 +715,7 @@ def _draft(agreement: DelegationAgreement) -> DelegationAgreement:
 @transaction.atomic
 def schedule_service(
     *,
-    actor: Any,
+    actor: Actor,
     agreement: DelegationAgreement,
     service: SpecialisedService,
     effective_from: datetime.date,
@@ -740,7 +740,7 @@ def schedule_service(
 
 @transaction.atomic
 def unschedule_service(
-    *, actor: Any, agreement: DelegationAgreement, service: SpecialisedService, reason: str
+    *, actor: Actor, agreement: DelegationAgreement, service: SpecialisedService, reason: str
 ) -> None:
     _require(actor, Permission.MANAGE_DELEGATION, agreement.icb, "prepare delegation agreements")
     agreement = _draft(agreement)
@@ -759,7 +759,7 @@ def unschedule_service(
 @transaction.atomic
 def add_developmental_arrangement(
     *,
-    actor: Any,
+    actor: Actor,
     agreement: DelegationAgreement,
     category: str,
     text: str,
@@ -802,14 +802,12 @@ def add_developmental_arrangement(
 
 @transaction.atomic
 def sign_agreement(
-    *, actor: Any, agreement: DelegationAgreement, signed_on: datetime.date | None = None
+    *, actor: Actor, agreement: DelegationAgreement, signed_on: datetime.date | None = None
 ) -> DelegationAgreement:
     """The regional director of the ICB's own region signs for NHS England; nobody else can."""
     agreement = _draft(agreement)
     icb = agreement.icb
-    if isinstance(actor, str) or not has_permission(
-        actor, Permission.SIGN_DELEGATION_AGREEMENT, icb
-    ):
+    if is_system(actor) or not has_permission(actor, Permission.SIGN_DELEGATION_AGREEMENT, icb):
         raise DelegationError(
             f"Only a regional director of {icb.region.name} can sign {icb.name}'s agreement."
         )
@@ -845,7 +843,7 @@ def record_signature_made_elsewhere(
 ) -> DelegationAgreement:
     """Record a signature made on paper before the agreement was in the product (data
     migration from the command line only; people sign with :func:`sign_agreement`)."""
-    if not isinstance(actor, str):
+    if not is_system(actor):
         raise DelegationError("People sign agreements themselves; this is for data migration.")
     agreement = _draft(agreement)
     if not signatory.strip():
@@ -868,7 +866,7 @@ def record_signature_made_elsewhere(
 
 @transaction.atomic
 def bring_into_force(
-    *, actor: Any, agreement: DelegationAgreement, on: datetime.date | None = None
+    *, actor: Actor, agreement: DelegationAgreement, on: datetime.date | None = None
 ) -> DelegationAgreement:
     """A signed agreement comes into force (on its start date, or ``on`` if later). The ICB's
     earlier agreement, and those of ICBs merged into it, end the day before."""
@@ -929,7 +927,7 @@ def bring_into_force(
     return agreement
 
 
-def _end(actor: Any, agreement: DelegationAgreement, on: datetime.date, reason: str) -> None:
+def _end(actor: Actor, agreement: DelegationAgreement, on: datetime.date, reason: str) -> None:
     before = _agreement_state(agreement)
     DelegationAgreement.objects.filter(pk=agreement.pk).update(
         status=AgreementStatus.ENDED, ended_on=on, end_reason=reason
@@ -950,7 +948,7 @@ def _end(actor: Any, agreement: DelegationAgreement, on: datetime.date, reason: 
 
 @transaction.atomic
 def end_agreement(
-    *, actor: Any, agreement: DelegationAgreement, on: datetime.date, reason: str
+    *, actor: Actor, agreement: DelegationAgreement, on: datetime.date, reason: str
 ) -> DelegationAgreement:
     _require(actor, Permission.MANAGE_DELEGATION, agreement.icb, "end delegation agreements")
     agreement = DelegationAgreement.objects.select_for_update().get(pk=agreement.pk)
@@ -966,7 +964,7 @@ def end_agreement(
 
 
 @transaction.atomic
-def advance_agreements(*, today: datetime.date | None = None, actor: Any = "system") -> dict:
+def advance_agreements(*, today: datetime.date | None = None, actor: Actor = "system") -> dict:
     """The daily step: signed agreements whose year has begun come into force, in-force
     agreements whose year is over end."""
     today = today or _today()
@@ -990,7 +988,7 @@ def advance_agreements(*, today: datetime.date | None = None, actor: Any = "syst
 @transaction.atomic
 def record_icb_segment(
     *,
-    actor: Any,
+    actor: Actor,
     icb: IntegratedCareBoard,
     segment: int,
     source: str,
@@ -1016,7 +1014,7 @@ def record_icb_segment(
         source=source.strip(),
         period=period,
         reason=reason,
-        recorded_by=None if isinstance(actor, str) else actor,
+        recorded_by=person_of(actor),
         recorded_by_label=audit.actor_label(actor),
     )
     audit.record(
@@ -1042,7 +1040,7 @@ class ConditionChanges:
     segments_recorded: int = 0
 
 
-def apply_run(*, run, actor: Any) -> ConditionChanges:
+def apply_run(*, run, actor: Actor) -> ConditionChanges:
     """After a segmentation run (inside its transaction): the segments it computed for ICBs
     are recorded, then the conditions follow every ICB's latest segment."""
     from oversight.models import OrganisationAssessment
@@ -1088,7 +1086,7 @@ def apply_run(*, run, actor: Any) -> ConditionChanges:
     return changes
 
 
-def apply_conditions(*, actor: Any, icb_ids: Iterable[int] | None = None) -> ConditionChanges:
+def apply_conditions(*, actor: Actor, icb_ids: Iterable[int] | None = None) -> ConditionChanges:
     """Each in-force agreement gets each active rule's condition while its ICB's latest
     segment is among the rule's segments, and has it lifted when the ICB leaves them."""
     from oversight.autonomy.services import notify
@@ -1155,7 +1153,7 @@ def apply_conditions(*, actor: Any, icb_ids: Iterable[int] | None = None) -> Con
 
 
 def _lift(
-    actor: Any,
+    actor: Actor,
     condition: AgreementCondition,
     because: IcbSegment | None,
     why: str,
@@ -1183,7 +1181,7 @@ def _lift(
         _release(actor, request, f"The condition on {condition.agreement} was lifted ({why}).")
 
 
-def _release(actor: Any, request: CommissioningChangeRequest, why: str) -> None:
+def _release(actor: Actor, request: CommissioningChangeRequest, why: str) -> None:
     """A waiting request no longer needs approval: it is noted and its requester told."""
     _move(actor, request, RequestStatus.NOTED, f"{why} Approval is no longer needed.")
     _tell_requester(
@@ -1193,7 +1191,7 @@ def _release(actor: Any, request: CommissioningChangeRequest, why: str) -> None:
 
 @transaction.atomic
 def set_condition_segments(
-    *, actor: Any, rule: ConditionRule, segments: list[int], reason: str
+    *, actor: Actor, rule: ConditionRule, segments: list[int], reason: str
 ) -> ConditionRule:
     """A national user changes the segments a condition applies in; it takes effect now."""
     _require(actor, Permission.MANAGE_METHODOLOGIES, what="change delegation conditions")
@@ -1220,7 +1218,7 @@ def set_condition_segments(
 # --- Commissioning change requests ----------------------------------------------------------
 
 
-def _move(actor: Any, request: CommissioningChangeRequest, status: str, note: str = "") -> None:
+def _move(actor: Actor, request: CommissioningChangeRequest, status: str, note: str = "") -> None:
     before = request.status
     request.status = status
     request.save(update_fields=["status"])
@@ -1279,7 +1277,7 @@ def _pounds(value: Any) -> Decimal:
 @transaction.atomic
 def raise_change_request(
     *,
-    actor: Any,
+    actor: Actor,
     icb: IntegratedCareBoard,
     services: Iterable[SpecialisedService],
     title: str,
@@ -1334,7 +1332,7 @@ def raise_change_request(
         status=status,
         needs_approval=needs_approval,
         condition=condition if needs_approval else None,
-        raised_by=None if isinstance(actor, str) else actor,
+        raised_by=person_of(actor),
         raised_by_label=audit.actor_label(actor),
     )
     request.services.set(services)
@@ -1384,12 +1382,12 @@ def _locked(request: CommissioningChangeRequest) -> CommissioningChangeRequest:
 
 @transaction.atomic
 def decide_change_request(
-    *, actor: Any, request: CommissioningChangeRequest, approve: bool, reason: str
+    *, actor: Actor, request: CommissioningChangeRequest, approve: bool, reason: str
 ) -> CommissioningChangeRequest:
     """The regional director of the ICB's region approves or rejects, with a reason."""
     request = _locked(request)
     icb = request.icb
-    if isinstance(actor, str) or not has_permission(actor, Permission.DECIDE_CHANGE_REQUEST, icb):
+    if is_system(actor) or not has_permission(actor, Permission.DECIDE_CHANGE_REQUEST, icb):
         raise DelegationError(
             f"Only a regional director of {icb.region.name} can decide {icb.name}'s requests."
         )
@@ -1417,11 +1415,11 @@ def decide_change_request(
 
 @transaction.atomic
 def start_change_request(
-    *, actor: Any, request: CommissioningChangeRequest, started_on: datetime.date | None = None
+    *, actor: Actor, request: CommissioningChangeRequest, started_on: datetime.date | None = None
 ) -> CommissioningChangeRequest:
     """Mark the change as started: only once approved, or when no approval was needed."""
     request = _locked(request)
-    if not isinstance(actor, str) and not (
+    if not is_system(actor) and not (
         has_permission(actor, Permission.RAISE_CHANGE_REQUEST, request.icb)
         or has_permission(actor, Permission.DECIDE_CHANGE_REQUEST, request.icb)
     ):
@@ -1445,7 +1443,7 @@ def start_change_request(
 
 @transaction.atomic
 def withdraw_change_request(
-    *, actor: Any, request: CommissioningChangeRequest, reason: str
+    *, actor: Actor, request: CommissioningChangeRequest, reason: str
 ) -> CommissioningChangeRequest:
     request = _locked(request)
     _require(actor, Permission.RAISE_CHANGE_REQUEST, request.icb, "withdraw change requests")
@@ -1465,7 +1463,7 @@ def withdraw_change_request(
 @transaction.atomic
 def create_collaboration(
     *,
-    actor: Any,
+    actor: Actor,
     name: str,
     kind: str,
     members: Iterable[IntegratedCareBoard],
@@ -1511,7 +1509,7 @@ def create_collaboration(
 
 @transaction.atomic
 def end_collaboration(
-    *, actor: Any, arrangement: CollaborationArrangement, on: datetime.date, reason: str
+    *, actor: Actor, arrangement: CollaborationArrangement, on: datetime.date, reason: str
 ) -> CollaborationArrangement:
     for icb in arrangement.members.all():
         _require(actor, Permission.MANAGE_DELEGATION, icb, "change collaboration arrangements")

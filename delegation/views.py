@@ -18,10 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from oversight.dashboards.presenters import SYNTHETIC_SOURCE, segment_tag
-from oversight.dashboards.tables import Column, Table
-from oversight.dashboards.views import _respond
-from oversight.forms import form_problems
+from core.forms import form_problems
+from core.pages import render_tables
+from core.tables import Column, Table
+from oversight.dashboards.presenters import segment_tag
+from oversight.demo import DEMO_SOURCE
 from systems.authorization import (
     Permission,
     get_visible_organisation_or_404,
@@ -137,7 +138,7 @@ def matrix(request: HttpRequest) -> HttpResponse:
         "synthetic": selectors.has_synthetic_records(),
         "query": f"region={region.ods_code}&on={on.isoformat()}",
     }
-    return _respond(
+    return render_tables(
         request,
         "delegation/matrix.html",
         context,
@@ -233,10 +234,10 @@ def agreement(request: HttpRequest, pk: int) -> HttpResponse:
         "may_add_arrangement": item.status != AgreementStatus.ENDED
         and has_permission(request.user, Permission.MANAGE_DELEGATION, item.icb),
         "arrangement_form": ArrangementForm(),
-        "synthetic": item.created_by_label == SYNTHETIC_SOURCE,
+        "synthetic": item.created_by_label == DEMO_SOURCE,
         "query": "",
     }
-    return _respond(
+    return render_tables(
         request,
         "delegation/agreement.html",
         context,
@@ -465,7 +466,7 @@ def icb(request: HttpRequest, code: str) -> HttpResponse:
         "synthetic": selectors.has_synthetic_records(),
         "query": "",
     }
-    return _respond(
+    return render_tables(
         request,
         "delegation/icb.html",
         context,
@@ -683,7 +684,7 @@ def approvals(request: HttpRequest, ods_code: str) -> HttpResponse:
         "synthetic": selectors.has_synthetic_records(),
         "query": "",
     }
-    return _respond(
+    return render_tables(
         request,
         "delegation/approvals.html",
         context,

@@ -12,8 +12,8 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import HasPermission
-from config.api_views import ConditionalListMixin, ReadOnlyApiViewSet, ResultCacheMixin
+from api.permissions import HasPermission
+from api.viewsets import ConditionalListMixin, ReadOnlyApiViewSet, ResultCacheMixin
 from systems.authorization import Permission, restrict_to_visible, visible_organisations
 from systems.models import PeerGroup
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from systems import audit
+from systems.actors import Actor, person_of
 
 from .models import MetricValue, ReportingPeriod
 
@@ -55,7 +56,7 @@ def record_inputs(
     period: ReportingPeriod,
     rows: list[InputRow],
     source: str,
-    actor: Any,
+    actor: Actor,
     reason: str = "",
     upload: Any = None,
 ) -> RecordSummary:
@@ -71,7 +72,7 @@ def record_inputs(
     now = timezone.now()
     to_supersede: list[MetricValue] = []
     to_create: list[MetricValue] = []
-    user = actor if hasattr(actor, "get_username") else None
+    user = person_of(actor)
     label = audit.actor_label(actor)
     for row in rows:
         stored = current.get(row.key())

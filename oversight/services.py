@@ -20,7 +20,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.dates import quarter_dates
 from systems import audit
+from systems.actors import Actor, person_of
 from systems.models import Organisation, OrganisationKind, existed_on_q
 
 from .bulk import insert_frame
@@ -34,6 +36,7 @@ from .engine import (
     run_engine,
 )
 from .engine.spec import METHODOLOGIES_DIR
+from .metric_ids import NOT_ENGINE_INPUTS
 from .models import (
     InputKind,
     Methodology,
@@ -51,8 +54,6 @@ from .selectors import programme_members_on
 logger = logging.getLogger(__name__)
 
 PERIODS_FILE = METHODOLOGIES_DIR / "periods.yaml"
-# Stored inputs that are not metrics of a methodology (read by earned autonomy instead).
-NOT_ENGINE_INPUTS = frozenset({"CQC_OVERALL"})
 
 
 # --- Methodologies and periods -----------------------------------------------------------
@@ -118,7 +119,9 @@ def _metric_rows(methodology: Methodology, spec: MethodologySpec) -> list[Metric
     ]
 
 
-def _install(spec: MethodologySpec, source: str, actor: Any, existing: Methodology | None) -> None:
+def _install(
+    spec: MethodologySpec, source: str, actor: Actor, existing: Methodology | None
+) -> None:
     before = existing.as_document() if existing else None
     if existing is None:
         methodology = Methodology.objects.create(
@@ -146,7 +149,7 @@ def _install(spec: MethodologySpec, source: str, actor: Any, existing: Methodolo
 def load_methodologies(
     *,
     directory: Path = METHODOLOGIES_DIR,
-    actor: Any = "load_methodologies",
+    actor: Actor = "load_methodologies",
     force: bool = False,
 ) -> MethodologyLoadSummary:
     """Install the methodology files and the reporting periods.
@@ -190,18 +193,7 @@ def _fingerprint_of(spec: MethodologySpec, existing: Methodology) -> str:
     return probe.fingerprint(_metric_rows(probe, spec))
 
 
-def quarter_dates(financial_year_start: int, quarter: int) -> tuple[datetime.date, datetime.date]:
-    month = 4 + 3 * (quarter - 1)
-    year = financial_year_start + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    start = datetime.date(year, month, 1)
-    end_month = month + 2
-    end_year = year
-    next_first = datetime.date(end_year + (end_month // 12), end_month % 12 + 1, 1)
-    return start, next_first - datetime.timedelta(days=1)
-
-
-def ensure_periods(*, actor: Any, path: Path = PERIODS_FILE) -> list[str]:
+def ensure_periods(*, actor: Actor, path: Path = PERIODS_FILE) -> list[str]:
     """Create the reporting periods listed in ``periods.yaml`` that do not exist yet."""
     document = yaml.safe_load(path.read_text()) or {}
     created = []
@@ -251,7 +243,7 @@ def pin_cut_points(
     period: ReportingPeriod,
     cut_points: tuple[float, float, float],
     reason: str,
-    actor: Any,
+    actor: Actor,
 ) -> ReportingPeriod:
     """Pin explicit cut points for a period; they win over computed or fixed ones."""
     t1, t2, t3 = (Decimal(str(round(float(t), 2))) for t in cut_points)
@@ -264,7 +256,7 @@ def pin_cut_points(
     period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
     before = _pin_state(period)
     period.pinned_t1, period.pinned_t2, period.pinned_t3 = t1, t2, t3
-    period.pinned_by = actor if hasattr(actor, "get_username") else None
+    period.pinned_by = person_of(actor)
     period.pinned_by_label = audit.actor_label(actor)
     period.pinned_at = timezone.now()
     period.pin_reason = reason.strip()
@@ -281,7 +273,7 @@ def pin_cut_points(
 
 
 @transaction.atomic
-def clear_cut_points(*, period: ReportingPeriod, reason: str, actor: Any) -> ReportingPeriod:
+def clear_cut_points(*, period: ReportingPeriod, reason: str, actor: Actor) -> ReportingPeriod:
     if not reason.strip():
         raise CutPointError("A reason is required to clear pinned cut points.")
     period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
@@ -410,7 +402,7 @@ def _canonical(row: tuple) -> list:
 def run_segmentation(
     *,
     period: ReportingPeriod,
-    actor: Any,
+    actor: Actor,
     trigger: str = "command",
     replicates: int | None = None,
     only_if_changed: bool = False,
@@ -477,7 +469,7 @@ def _abandon_interrupted_runs(period: ReportingPeriod) -> None:
 def _run_segmentation(
     *,
     period: ReportingPeriod,
-    actor: Any,
+    actor: Actor,
     trigger: str,
     replicates: int | None,
     only_if_changed: bool,
@@ -501,7 +493,7 @@ def _run_segmentation(
             else prepared.spec.replicates
         ),
         trigger=trigger,
-        triggered_by=actor if hasattr(actor, "get_username") else None,
+        triggered_by=person_of(actor),
         triggered_by_label=audit.actor_label(actor),
         started_at=timezone.now(),
     )
@@ -544,7 +536,7 @@ def _run_segmentation(
     return run
 
 
-def _apply_consequences(run: SegmentationRun, actor: Any) -> None:
+def _apply_consequences(run: SegmentationRun, actor: Actor) -> None:
     """What follows from a run, in its transaction: the oversight response and freedoms,
     then the ICB segments it computed and the delegation conditions that follow them."""
     from delegation.services import apply_run as apply_delegation

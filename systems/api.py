@@ -10,8 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import HasPermission
-from config.api_views import ConditionalListMixin, ReadOnlyApiViewSet
+from api.permissions import HasPermission
+from api.viewsets import ConditionalListMixin, ReadOnlyApiViewSet
 
 from . import services
 from .authorization import Permission, grants, visible_organisations

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 
+from .actors import Actor, actor_label, person_of
 from .models import AuditEvent
 
-
-def actor_label(actor: AbstractBaseUser | AnonymousUser | str | None) -> str:
-    if actor is None:
-        return "system"
-    if isinstance(actor, str):
-        return actor
-    return actor.get_username() or "anonymous"
+__all__ = ["actor_label", "record"]
 
 
 def record(
     *,
-    actor: AbstractBaseUser | AnonymousUser | str | None,
+    actor: Actor,
     action: str,
     obj: models.Model | None = None,
     object_type: str = "",
@@ -35,9 +29,8 @@ def record(
         object_type = object_type or obj._meta.label
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
-    user = actor if isinstance(actor, AbstractBaseUser) else None
     return AuditEvent.objects.create(
-        actor=user,
+        actor=person_of(actor),
         actor_label=actor_label(actor),
         action=action,
         object_type=object_type,

@@ -9,7 +9,7 @@
   :func:`visible_organisations` is the only answer to "which organisations may this user
   see". Anything outside them answers 404, so existence is not leaked.
 
-See ``docs/adr/0008-roles-permissions-and-tokens.md``.
+See ``docs/adr/0009-roles-permissions-and-tokens.md``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,16 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.views import redirect_to_login
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from .models import ApiToken, Organisation, Role, RoleAssignment, Succession, Trust
+from .actors import TokenUser
+from .models import Organisation, Role, RoleAssignment, Succession, Trust
+
+__all__ = ["Permission", "TokenUser", "has_permission", "people_who_see", "visible_organisations"]
 
 
 class Permission(models.TextChoices):
@@ -107,35 +112,6 @@ class Grant:
     @property
     def national(self) -> bool:
         return self.role == Role.NATIONAL
-
-
-class TokenUser:
-    """The user a request authenticated by an API token acts as."""
-
-    is_active = True
-    is_authenticated = True
-    is_anonymous = False
-    is_staff = False
-    is_superuser = False
-    pk = None
-    id = None
-
-    def __init__(self, token: ApiToken) -> None:
-        self.api_token = token
-
-    def get_username(self) -> str:
-        return f"token {self.api_token.prefix} ({self.api_token.name})"
-
-    username = property(get_username)
-
-    def __str__(self) -> str:
-        return self.get_username()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TokenUser) and other.api_token.pk == self.api_token.pk
-
-    def __hash__(self) -> int:
-        return hash(("token", self.api_token.pk))
 
 
 def grants(user: Any) -> tuple[Grant, ...]:
@@ -243,6 +219,33 @@ def has_permission(user: Any, permission: str, organisation: Organisation | None
     return Organisation.objects.filter(q, pk=organisation.pk).exists()
 
 
+def _icbs_covering(organisation: Organisation) -> set[int]:
+    """The ICBs whose analysts' scope includes ``organisation`` (the inverse of
+    :func:`_icb_scope_q`): the ICB itself or the trust's host ICBs, and their successors."""
+    icbs = {organisation.pk}
+    trust = Trust.objects.filter(pk=organisation.pk).first()
+    if trust is not None:
+        icbs = {i for i in (trust.icb_before_2026_id, trust.icb_from_2026_id) if i}
+    successors = Succession.objects.filter(predecessor_id__in=icbs).values_list(
+        "successor_id", flat=True
+    )
+    return icbs | set(successors)
+
+
+def people_who_see(organisation: Organisation) -> QuerySet:
+    """The active people who may see ``organisation``: the same grants and scopes as
+    :func:`visible_organisations`, asked the other way round (revoked roles, inactive
+    accounts and tokens never count)."""
+    viewing_roles = [r for r, held in ROLE_PERMISSIONS.items() if P.VIEW_ORGANISATION in held]
+    scope = Q(role=Role.NATIONAL) | Q(icb_id__in=_icbs_covering(organisation))
+    if organisation.region_id is not None:
+        scope |= Q(region_id=organisation.region_id)
+    holders = RoleAssignment.objects.active().filter(scope, role__in=viewing_roles)
+    return get_user_model().objects.filter(
+        Q(pk__in=holders.values("user_id")) | Q(is_superuser=True), is_active=True
+    )
+
+
 def is_national(user: Any) -> bool:
     return has_permission(user, P.VIEW_ALL)
 
@@ -272,8 +275,6 @@ def permission_required(permission: str) -> Callable:
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                from django.contrib.auth.views import redirect_to_login
-
                 return redirect_to_login(request.get_full_path())
             require_permission(request.user, permission)
             return view(request, *args, **kwargs)
@@ -281,17 +282,3 @@ def permission_required(permission: str) -> Callable:
         return wrapped
 
     return decorator
-
-
-class PermissionRequiredMixin:
-    """For class-based views: ``permission`` is required; out of scope answers 404."""
-
-    permission: str = P.VIEW_ORGANISATION
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            from django.contrib.auth.views import redirect_to_login
-
-            return redirect_to_login(request.get_full_path())
-        require_permission(request.user, self.permission)
-        return super().dispatch(request, *args, **kwargs)

@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from . import audit
+from .actors import Actor
 from .models import (
     ApiToken,
     IntegratedCareBoard,
@@ -70,7 +71,7 @@ def _upsert(
 
 @transaction.atomic
 def load_reference_data(
-    *, directory: Path = DATA_DIR, actor: Any = "load_reference_data"
+    *, directory: Path = DATA_DIR, actor: Actor = "load_reference_data"
 ) -> LoadSummary:
     """Create or update regions, ICBs, trusts and successions from the reference files.
 
@@ -193,7 +194,7 @@ def grant_role(
     role: str,
     region: Region | None = None,
     icb: IntegratedCareBoard | None = None,
-    actor: Any,
+    actor: Actor,
     reason: str = "",
 ) -> RoleAssignment:
     """Give ``user`` ``role`` for a scope. Granting a role already held changes nothing."""
@@ -223,7 +224,7 @@ def grant_role(
 
 
 @transaction.atomic
-def revoke_role(*, assignment: RoleAssignment, actor: Any, reason: str = "") -> RoleAssignment:
+def revoke_role(*, assignment: RoleAssignment, actor: Actor, reason: str = "") -> RoleAssignment:
     """End a role assignment (kept, with who ended it and when)."""
     assignment = RoleAssignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.revoked_at is not None:
@@ -262,7 +263,7 @@ def create_api_token(
     region: Region | None = None,
     icb: IntegratedCareBoard | None = None,
     can_upload: bool = False,
-    actor: Any,
+    actor: Actor,
     reason: str = "",
 ) -> NewToken:
     """A new token for another system. The returned ``raw`` value is the only copy."""
@@ -294,7 +295,7 @@ def create_api_token(
 
 
 @transaction.atomic
-def revoke_api_token(*, token: ApiToken, actor: Any, reason: str = "") -> ApiToken:
+def revoke_api_token(*, token: ApiToken, actor: Actor, reason: str = "") -> ApiToken:
     """Stop a token working at once. Revoking a revoked token changes nothing."""
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is not None:

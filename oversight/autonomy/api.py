@@ -10,8 +10,8 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import HasPermission
-from config.api_views import ConditionalListMixin, ReadOnlyApiViewSet
+from api.permissions import HasPermission
+from api.viewsets import ConditionalListMixin, ReadOnlyApiViewSet
 from systems.authorization import Permission, restrict_to_visible, visible_organisations
 
 from ..models import ProgrammeMembership

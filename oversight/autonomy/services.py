@@ -18,10 +18,13 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from core.dates import is_financial_year
 from systems import audit
+from systems.actors import Actor, is_system
 from systems.models import Organisation, OrganisationKind, Trust
 
 from ..engine.autonomy import Evaluation, Facts, FreedomError, FreedomSpec, evaluate
+from ..metric_ids import CQC_OVERALL_ID
 from .models import (
     LIVE_GRANT,
     ActionEvent,
@@ -64,7 +67,7 @@ def spec_of(freedom: Freedom) -> FreedomSpec:
 
 
 @transaction.atomic
-def load_autonomy_policy(*, actor: Any, path: Path = POLICY_FILE, force: bool = False) -> str:
+def load_autonomy_policy(*, actor: Actor, path: Path = POLICY_FILE, force: bool = False) -> str:
     """Install ``policy.yaml``: created, replaced (a higher version, or ``force``) or kept."""
     document = yaml.safe_load(path.read_text())
     version = int(document["version"])
@@ -118,7 +121,7 @@ def load_autonomy_policy(*, actor: Any, path: Path = POLICY_FILE, force: bool = 
 
 @transaction.atomic
 def set_freedom_parameter(
-    *, freedom: Freedom, name: str, value: Any, reason: str, actor: Any
+    *, freedom: Freedom, name: str, value: Any, reason: str, actor: Actor
 ) -> Freedom:
     """Change one eligibility parameter (applies from the next run); audited."""
     if not reason.strip():
@@ -189,7 +192,6 @@ def _history(run, periods_needed: int) -> dict[int, list[int | None]]:
 def latest_cqc_ratings() -> dict[int, str]:
     """Each provider's latest CQC overall rating: recorded by national users, or uploaded
     (``CQC_OVERALL`` in the template, dated by its reporting date)."""
-    from ..uploads.validation import CQC_OVERALL_ID
     from ..models import MetricValue
 
     dated: dict[int, tuple[datetime.date, str]] = {}
@@ -273,7 +275,7 @@ def facts_for(run) -> dict[int, Facts]:
     return out
 
 
-def apply_run(*, run, actor: Any) -> Applied:
+def apply_run(*, run, actor: Actor) -> Applied:
     """Support levels, actions, freedom evaluations and grant changes for ``run``."""
     from ..models import ReportingPeriod
 
@@ -545,15 +547,15 @@ def notify(notices: list[tuple[Organisation, str, str]]) -> int:
 # --- Human steps ----------------------------------------------------------------------------
 
 
-def _require(actor: Any, permission: str, organisation: Organisation) -> None:
+def _require(actor: Actor, permission: str, organisation: Organisation) -> None:
     from systems.authorization import has_permission
 
-    if not isinstance(actor, str) and not has_permission(actor, permission, organisation):
+    if not is_system(actor) and not has_permission(actor, permission, organisation):
         raise AutonomyError("You do not have permission to do this for this organisation.")
 
 
 @transaction.atomic
-def confirm_grant(*, grant: FreedomGrant, actor: Any, reason: str, confirm: bool = True):
+def confirm_grant(*, grant: FreedomGrant, actor: Actor, reason: str, confirm: bool = True):
     """A regional director confirms (or declines) a proposed grant, with a reason."""
     from systems.authorization import Permission
 
@@ -596,7 +598,7 @@ def _aft_state(grant: FreedomGrant) -> dict[str, Any]:
 def record_aft_step(
     *,
     grant: FreedomGrant,
-    actor: Any,
+    actor: Actor,
     nominated_on: datetime.date | None = None,
     panel_decision: str = "",
     panel_decided_on: datetime.date | None = None,
@@ -643,7 +645,7 @@ def record_aft_step(
 
 
 @transaction.atomic
-def close_action(*, action: OversightAction, actor: Any, note: str) -> OversightAction:
+def close_action(*, action: OversightAction, actor: Actor, note: str) -> OversightAction:
     from systems.authorization import Permission
 
     _require(actor, Permission.MANAGE_ACTIONS, action.organisation)
@@ -671,7 +673,7 @@ def close_action(*, action: OversightAction, actor: Any, note: str) -> Oversight
 
 @transaction.atomic
 def enter_programme(
-    *, organisation: Organisation, entered_on: datetime.date, reason: str, actor: Any
+    *, organisation: Organisation, entered_on: datetime.date, reason: str, actor: Actor
 ):
     """Record entry to the Provider Improvement Programme; every live grant of the
     organisation is revoked at once."""
@@ -704,7 +706,9 @@ def enter_programme(
 
 
 @transaction.atomic
-def leave_programme(*, organisation: Organisation, left_on: datetime.date, reason: str, actor: Any):
+def leave_programme(
+    *, organisation: Organisation, left_on: datetime.date, reason: str, actor: Actor
+):
     """Record exit from the Provider Improvement Programme (applies from the next run)."""
     from systems.authorization import Permission
 
@@ -738,7 +742,7 @@ def leave_programme(*, organisation: Organisation, left_on: datetime.date, reaso
 
 @transaction.atomic
 def record_cqc_rating(
-    *, organisation: Organisation, rating: str, published_on, actor: Any, source: str = ""
+    *, organisation: Organisation, rating: str, published_on, actor: Actor, source: str = ""
 ) -> CqcRating:
     from systems.authorization import Permission
 
@@ -770,15 +774,13 @@ def record_capability(
     assessor: str,
     areas: dict[str, int],
     overall: int,
-    actor: Any,
+    actor: Actor,
 ) -> CapabilityAssessment:
     from systems.authorization import Permission
 
     _require(actor, Permission.RECORD_ICB_SEGMENT, organisation)
     if assessor not in ("board", "region"):
         raise AutonomyError("The assessor is the board (self-assessment) or the region.")
-    from delegation.models import is_financial_year
-
     if not is_financial_year(financial_year):
         raise AutonomyError(f"{financial_year!r} is not a financial year; write it like 2026/27.")
     policy = AutonomyPolicy.objects.first()

@@ -13,9 +13,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.forms import form_problems
 from systems.authorization import Permission, get_visible_organisation_or_404, has_permission
 
-from ..forms import form_problems
 from ..models import ProgrammeMembership
 from .models import AutonomyPolicy, CapabilityAssessment, CqcRating, FreedomGrant
 from .services import (

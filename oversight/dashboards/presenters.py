@@ -3,11 +3,9 @@ templates hold no logic."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 SEGMENT_TAGS = {1: "green", 2: "aqua", 3: "yellow", 4: "orange", 5: "red"}
-SYNTHETIC_SOURCE = "synthetic demo data"
 
 
 def segment_tag(segment: int | None) -> dict[str, str]:
@@ -40,13 +38,6 @@ def span(low: Any, high: Any, places: int | None = 2) -> str:
     if places is None:
         return f"{low} to {high}"
     return f"{low:.{places}f} to {high:.{places}f}"
-
-
-@dataclass
-class PeriodChoice:
-    slug: str
-    label: str
-    selected: bool
 
 
 def action_owner(action: Any) -> str:

@@ -13,6 +13,7 @@ from django.http import Http404
 from systems.authorization import Permission, grants, is_national, visible_organisations
 from systems.models import Organisation, Trust
 
+from ..demo import DEMO_SOURCE
 from ..models import (
     InputKind,
     MetricDefinition,
@@ -21,7 +22,6 @@ from ..models import (
     OrganisationAssessment,
     ReportingPeriod,
 )
-from .presenters import SYNTHETIC_SOURCE
 
 ASSESSMENT_FIELDS = (
     "organisation_id",
@@ -73,7 +73,7 @@ def segmented_periods(chosen: str = "") -> PeriodPair:
 
 def is_synthetic(period: ReportingPeriod) -> bool:
     """True when the period's inputs are the synthetic demonstration values."""
-    return MetricValue.objects.filter(period=period, source=SYNTHETIC_SOURCE).exists()
+    return MetricValue.objects.filter(period=period, source=DEMO_SOURCE).exists()
 
 
 def assessment_rows(run_id: int | None, organisations: QuerySet | None = None) -> dict[int, dict]:

@@ -12,10 +12,12 @@ from collections import Counter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.pages import render_tables
+from core.tables import Column, Table
 from systems.authorization import (
     Permission,
     get_visible_organisation_or_404,
@@ -27,8 +29,6 @@ from systems.models import PeerGroup, Region
 from .. import selectors as oversight_selectors
 from ..autonomy.services import AutonomyError, close_action, confirm_grant
 from ..exports import NHSE_TRUST_TYPE
-from ..uploads.presenters import UploadPresenter
-from ..uploads.selectors import uploads_for
 from ..models import (
     ActionStatus,
     FreedomGrant,
@@ -37,9 +37,10 @@ from ..models import (
     OversightAction,
     SupportLevel,
 )
+from ..uploads.presenters import UploadPresenter
+from ..uploads.selectors import uploads_for
 from . import selectors
 from .presenters import (
-    PeriodChoice,
     action_owner,
     boundary_text,
     direction,
@@ -48,33 +49,9 @@ from .presenters import (
     segment_tag,
     span,
 )
-from .tables import Column, Table
 
 SEGMENTS = [1, 2, 3, 4, 5, None]
 GROUP_LABELS = dict(PeerGroup.choices)
-
-
-def _respond(request: HttpRequest, template: str, context: dict, tables: list[Table], name: str):
-    sort = request.GET.get("sort", "")
-    for table in tables:
-        if sort and request.GET.get("table", tables[0].slug) == table.slug:
-            table.sorted_by(sort)
-    wanted = request.GET.get("download")
-    if wanted:
-        table = next((t for t in tables if t.slug == wanted), None)
-        if table is None:
-            raise Http404("No such table.")
-        period = context.get("pair").current if context.get("pair") else None
-        suffix = f"-{period.slug}" if period else ""
-        return table.download(request.GET.get("format", "csv"), f"{name}-{table.slug}{suffix}")
-    context["tables"] = {t.slug: t for t in tables}
-    pair = context.get("pair")
-    context["period_query"] = f"period={pair.current.slug}" if pair and pair.current else ""
-    if pair is not None:
-        context["period_choices"] = [
-            PeriodChoice(p.slug, p.label, p == pair.current) for p in pair.periods
-        ]
-    return render(request, template, context)
 
 
 def _org_url(code: str, pair) -> str:
@@ -223,7 +200,7 @@ def national(request: HttpRequest) -> HttpResponse:
         "chart_json": json.dumps(chart),
         "figures": figures,
     }
-    return _respond(
+    return render_tables(
         request,
         "dashboards/national.html",
         context,
@@ -415,7 +392,7 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
         "filters": {"icb": icb_filter, "peer_group": group_filter, "segment": segment_filter},
         "uploads": [UploadPresenter(u) for u in uploads_for(request.user)[:5]],
     }
-    return _respond(
+    return render_tables(
         request,
         "dashboards/region.html",
         context,
@@ -534,7 +511,7 @@ def organisation(request: HttpRequest, code: str) -> HttpResponse:
         "may_close": has_permission(request.user, Permission.MANAGE_ACTIONS, org),
         "delegation": _delegation_status(org),
     }
-    return _respond(
+    return render_tables(
         request,
         "dashboards/organisation.html",
         context,
@@ -617,7 +594,7 @@ def league(request: HttpRequest) -> HttpResponse:
         "group": group,
         "group_choices": [(k, v) for k, v in PeerGroup.choices if k != PeerGroup.ICB],
     }
-    return _respond(request, "dashboards/league.html", context, [table], f"league-{group}")
+    return render_tables(request, "dashboards/league.html", context, [table], f"league-{group}")
 
 
 @login_required

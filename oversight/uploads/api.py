@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from config.api import HasPermission
-from config.api_views import ConditionalListMixin
+from api.permissions import HasPermission
+from api.viewsets import ConditionalListMixin
 from systems.authorization import Permission
 
 from ..models import MetricUpload, ReportingPeriod, UploadFormat, period_slug

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from systems.authorization import is_national, visible_organisations
 
+from ..metric_ids import PUBLISHED_RANK_ID
 from ..models import (
     InputKind,
     MetricUpload,
@@ -18,7 +19,6 @@ from ..models import (
     OrganisationAssessment,
     ReportingPeriod,
 )
-from .validation import PUBLISHED_RANK_ID
 
 COMPARED = [
     # (field, label, published id)

@@ -19,16 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
 from systems import audit
+from systems.actors import Actor, person_of
 from systems.models import Organisation
 
 from ..engine import MethodologyNotReady
 from ..inputs import InputRow, record_inputs
+from ..metric_ids import CQC_OVERALL_ID
 from ..models import (
     UPLOAD_IN_PROGRESS,
     MetricDefinition,
@@ -40,7 +41,6 @@ from ..models import (
 from .problems import FileRejected, Problem
 from .readers import ROW, Limits, read_table
 from .validation import (
-    CQC_OVERALL_ID,
     HEADER_SETS,
     KIND_RATING,
     KIND_SCORE,
@@ -164,7 +164,7 @@ def receive_upload(
     *,
     content: bytes,
     filename: str,
-    actor: Any,
+    actor: Actor,
     requested_format: str = "",
     via: str = "web",
     segment: bool = True,
@@ -207,7 +207,7 @@ def receive_upload(
                 f"This file's content was already uploaded as upload {earlier.pk} "
                 f"({earlier.original_name}, {when}); it was not imported again.",
             )
-        user = actor if isinstance(actor, AbstractBaseUser) else None
+        user = person_of(actor)
         upload = MetricUpload(
             original_name=filename[:255],
             sha256=digest,
@@ -269,7 +269,7 @@ def _set(upload: MetricUpload, **fields: Any) -> None:
     MetricUpload.objects.filter(pk=upload.pk).update(**fields)
 
 
-def process_upload(*, upload_id: int, actor: Any = "celery: process_upload") -> MetricUpload:
+def process_upload(*, upload_id: int, actor: Actor = "celery: process_upload") -> MetricUpload:
     """Validate, import and recompute one upload, from whatever stage it stopped at.
 
     Safe to run again: an upload that is finished is left alone, and one whose rows are
@@ -305,7 +305,7 @@ def process_upload(*, upload_id: int, actor: Any = "celery: process_upload") -> 
     return upload
 
 
-def _validate_and_import(upload: MetricUpload, actor: Any) -> bool:
+def _validate_and_import(upload: MetricUpload, actor: Actor) -> bool:
     _set(upload, status=UploadStatus.VALIDATING, progress=0, stage_detail="Reading the file")
     with upload.file.open("rb") as fh:
         content = fh.read()
@@ -384,7 +384,7 @@ def _reject(
     upload: MetricUpload,
     errors: list[dict[str, Any]],
     warnings: list[dict[str, Any]],
-    actor: Any,
+    actor: Actor,
     total: int | None = None,
 ) -> None:
     count = total if total is not None else len(errors)
@@ -411,7 +411,7 @@ def _import(
     upload: MetricUpload,
     rows: pd.DataFrame,
     warnings: list[dict[str, Any]],
-    actor: Any,
+    actor: Actor,
     timings: dict[str, float] | None = None,
 ) -> bool:
     started = time.perf_counter()
@@ -465,7 +465,7 @@ def _import(
     return True
 
 
-def store_rows(upload: MetricUpload, rows: pd.DataFrame, actor: Any) -> dict[str, int]:
+def store_rows(upload: MetricUpload, rows: pd.DataFrame, actor: Actor) -> dict[str, int]:
     """Store validated rows for ``upload`` inside the caller's transaction.
 
     A row identical to the current value is left alone; a different one supersedes it
@@ -835,7 +835,7 @@ def _merge_postgres(
     return {"created": created, "superseded": superseded, "unchanged": len(rows) - created}
 
 
-def _recompute(upload: MetricUpload, actor: Any) -> None:
+def _recompute(upload: MetricUpload, actor: Actor) -> None:
     from ..services import run_segmentation
 
     periods = list(upload.periods.select_related("methodology", "current_run").order_by("pk"))
@@ -890,7 +890,7 @@ def is_stalled(upload: MetricUpload) -> bool:
     return upload.in_progress and timezone.now() - upload.updated_at > limit
 
 
-def retry_upload(*, upload: MetricUpload, actor: Any, reason: str = "") -> MetricUpload:
+def retry_upload(*, upload: MetricUpload, actor: Actor, reason: str = "") -> MetricUpload:
     """Start a failed or stalled upload again, from where it stopped (on commit)."""
     if not (upload.status == UploadStatus.FAILED or is_stalled(upload)):
         raise CannotRetry(

@@ -18,6 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..metric_ids import (
+    CQC_OVERALL_ID,
+    OVERRIDE_FLAG_ID,
+    PROGRAMME_ID,
+    PUBLISHED_DOMAIN_RE,
+    PUBLISHED_IDS,
+    PUBLISHED_RANK_ID,
+)
 from .problems import FileRejected, Problem
 from .readers import ROW
 
@@ -112,22 +120,6 @@ HEADER_SETS = [set(f.required) for f in FORMATS.values()]
 # Every column :func:`validate` reads, in either format (the others are only named).
 USED_COLUMNS = frozenset(c for f in FORMATS.values() for c in f.mapping.values()) | {"Rank"}
 
-# NHS England's identifiers that are not metrics of a methodology's catalogue.
-OVERRIDE_FLAG_ID = "OF5004"
-PROGRAMME_ID = "OF5007"
-# A provider's CQC overall rating (for earned autonomy), in the template: the rating as the
-# value and the date it was published as reporting_date.
-CQC_OVERALL_ID = "CQC_OVERALL"
-PUBLISHED_IDS = {
-    "OF5000": ("adjusted segment", 1, 4),
-    "OF5002": ("average metric score", 0, 4),
-    "OF5003": ("unadjusted segment", 1, 4),
-    "OF5005": ("final segment", 1, 5),
-}
-PUBLISHED_DOMAIN_RE = r"^OF4[01]\d\d$"
-# The league-table rank NHS England publishes in the Rank column of the OF5002 (average
-# score) row, kept as a published result under this id (inferred from the published files).
-PUBLISHED_RANK_ID = "NHSE_RANK"
 SCORE_RANGE = (1.0, 4.0)  # a supplied score; 0 is NHS England's "no score"
 
 KIND_VALUE = "value"

@@ -140,7 +140,7 @@ def test_token_created_once_then_used_then_revoked(api):
 def test_rate_limited_per_token(api, monkeypatch):
     from django.conf import settings
 
-    from config.api import PerTokenRateThrottle
+    from api.throttling import PerTokenRateThrottle
 
     monkeypatch.setattr(PerTokenRateThrottle, "timer", staticmethod(lambda: 1_800_000_030.0))
     rates = {"token": "3/min", "user": "100/min", "anon": "100/min"}
@@ -215,7 +215,7 @@ def test_a_write_without_a_permission_is_refused_not_allowed():
     from rest_framework import viewsets
     from rest_framework.test import APIRequestFactory
 
-    from config.api import HasPermission
+    from api.permissions import HasPermission
 
     class Careless(viewsets.ViewSet):
         permission_classes = [HasPermission]

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from openpyxl import load_workbook
 
+from core.tables import Column, Table
 from oversight.autonomy.services import load_autonomy_policy
-from oversight.dashboards.tables import Column, Table
 from oversight.demo import demo_rows
 from oversight.inputs import record_inputs
 from oversight.models import ReportingPeriod

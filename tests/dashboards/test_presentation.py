@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 
+from core.tables import Column, Table
 from oversight.dashboards.presenters import action_owner, boundary_text, override_note
-from oversight.dashboards.tables import Column, Table
 from oversight.models import OrganisationAssessment, ReportingPeriod
 from systems.models import Role, Trust
 from systems.services import grant_role

@@ -15,9 +15,9 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connection
 
 from config.celery import app as celery_app
-from oversight.uploads.services import process_upload, receive_upload, retry_upload
 from oversight.models import MetricUpload, ReportingPeriod, RunStatus, SegmentationRun, UploadStatus
 from oversight.services import load_methodologies, pin_cut_points
+from oversight.uploads.services import process_upload, receive_upload, retry_upload
 from systems.services import load_reference_data
 from tests.conftest import EXAMPLES
 from tests.uploads.files import nhse_file, nhse_rows_for, template_file

@@ -4,10 +4,11 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
+from core.dates import quarter_dates
 from oversight.engine import MethodologyError
 from oversight.engine.spec import METHODOLOGIES_DIR
 from oversight.models import Methodology, MetricDefinition, ReportingPeriod, period_slug
-from oversight.services import load_methodologies, quarter_dates
+from oversight.services import load_methodologies
 from systems.models import AuditEvent
 
 SECTION_5_SCORE_IDS = {

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from openpyxl import Workbook
 
 from oversight.demo import demo_rows
-from oversight.uploads.validation import NHSE_COLUMNS, TEMPLATE_COLUMNS
 from oversight.models import InputKind, MetricDefinition, ReportingPeriod
+from oversight.uploads.validation import NHSE_COLUMNS, TEMPLATE_COLUMNS
 from systems.models import Organisation
 
 RATING_SCORES = {"Outstanding": 1, "Good": 2, "Requires improvement": 3, "Inadequate": 4}

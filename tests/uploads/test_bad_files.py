@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from oversight.uploads.services import UploadRefused, process_upload, receive_upload
 from oversight.models import MetricUpload, MetricValue, UploadStatus
+from oversight.uploads.services import UploadRefused, process_upload, receive_upload
 from systems.models import AuditEvent
 
 from .files import csv_bytes, nhse_file, nhse_line, template_file, xlsx_file

@@ -9,8 +9,6 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from oversight.uploads.selectors import reconciliation
-from oversight.uploads.services import process_upload, receive_upload
 from oversight.models import (
     InputKind,
     MetricValue,
@@ -20,6 +18,8 @@ from oversight.models import (
     UploadStatus,
 )
 from oversight.services import pin_cut_points
+from oversight.uploads.selectors import reconciliation
+from oversight.uploads.services import process_upload, receive_upload
 from systems.models import AuditEvent, Organisation
 from tests.conftest import EXAMPLES
 

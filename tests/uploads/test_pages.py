@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from oversight.uploads.services import process_upload, receive_upload
 from oversight.models import MetricUpload, MetricValue, UploadStatus
+from oversight.uploads.services import process_upload, receive_upload
 from systems.models import Role, Trust
 from systems.services import grant_role
 

@@ -2,9 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from oversight.models import UploadFormat, UploadStatus
 from oversight.uploads.problems import report_csv
 from oversight.uploads.services import UploadRefused, process_upload, receive_upload
-from oversight.models import UploadFormat, UploadStatus
 
 
 class Command(BaseCommand):

@@ -1,5 +1,5 @@
-"""Base classes for API views: conditional GET on lists, read-only view sets, and the token
-scheme in the OpenAPI schema."""
+"""Base classes for API views: conditional GET on lists, cached result lists and read-only
+view sets."""
 
 from __future__ import annotations
 
@@ -11,24 +11,13 @@ from django.db import connection
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import status, viewsets
 
 from systems.authorization import Permission, scope_key
 from systems.models import AuditEvent
 
-from .api import ApiTokenAuthentication, HasPermission
-
-
-class ApiTokenScheme(OpenApiAuthenticationExtension):
-    target_class = ApiTokenAuthentication
-    name = "tokenAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer"}
-
-
-# --- Base view set ------------------------------------------------------------------------
+from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
+from .permissions import HasPermission
 
 
 class ConditionalListMixin:
@@ -114,52 +103,3 @@ class ReadOnlyApiViewSet(ConditionalListMixin, viewsets.ReadOnlyModelViewSet):
 
     permission_classes = [HasPermission]
     permission: str = Permission.VIEW_ORGANISATION
-
-
-# --- The error body in the schema ---------------------------------------------------------
-
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": {"type": "string", "nullable": True},
-                    "message": {"type": "string"},
-                    "code": {"type": "string"},
-                },
-                "required": ["field", "message", "code"],
-            },
-        }
-    },
-    "required": ["errors"],
-}
-ERROR_RESPONSES = {
-    "400": "The request is not valid: each error names the field.",
-    "401": "Not signed in, or the token is not valid.",
-    "404": "Not found, or outside the caller's scope.",
-    "429": "Too many requests for this token: retry after the Retry-After seconds.",
-}
-
-
-def add_error_responses(result, generator, request, public):
-    """drf-spectacular post-processing: every operation may answer the error body."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    reference = {"$ref": "#/components/schemas/Error"}
-    for path, operations in result.get("paths", {}).items():
-        for method, operation in operations.items():
-            if not isinstance(operation, dict) or "responses" not in operation:
-                continue
-            for code, description in ERROR_RESPONSES.items():
-                if code == "400" and method == "get" and "{" in path:
-                    continue
-                operation["responses"].setdefault(
-                    code,
-                    {
-                        "description": description,
-                        "content": {"application/json": {"schema": reference}},
-                    },
-                )
-    return result

@@ -9,6 +9,8 @@ from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from rest_framework import exceptions, renderers
 
+from core.errors import ApplicationError
+
 from .renderers import CSVRenderer
 
 
@@ -26,9 +28,15 @@ def _flatten(detail: Any, field: str | None = None) -> list[dict[str, Any]]:
 
 
 def api_exception_handler(exc, context):
-    """Every error answers ``{"errors": [{"field": …, "message": …, "code": …}]}``."""
+    """Every error answers ``{"errors": [{"field": …, "message": …, "code": …}]}``.
+
+    A service's refusal (:class:`ApplicationError`) is a 400 naming the input at fault, or
+    else what the endpoint acts on (the view's ``error_field``, such as ``"grant"``)."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, ApplicationError):
+        field = exc.field or getattr(context.get("view"), "error_field", None)
+        exc = exceptions.ValidationError({field or "non_field_errors": [str(exc)]})
     # REST framework's views module imports the classes named in settings, this one
     # among them: imported here, not at the top.
     from rest_framework.views import exception_handler

@@ -35,12 +35,6 @@ from .models import (
     IcbSegment,
     SpecialisedService,
 )
-from .services import DelegationError
-
-
-def _refuse(exc: DelegationError, field: str = "non_field_errors"):
-    return exceptions.ValidationError({field: [str(exc)]})
-
 
 # --- Catalogue -------------------------------------------------------------------------------
 
@@ -182,6 +176,8 @@ class AgreementViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
     year's template (national and regional users); ``POST …/sign/``: the regional director
     of the ICB's own region signs."""
 
+    error_field = "agreement"
+
     serializer_class = AgreementSerializer
     filterset_class = AgreementFilter
     ordering = ["-financial_year", "icb__name"]
@@ -197,12 +193,9 @@ class AgreementViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
         body = AgreementCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         icb = _visible_icb(request.user, body.validated_data["icb"])
-        try:
-            agreement = services.create_agreement(
-                actor=request.user, icb=icb, financial_year=body.validated_data["financial_year"]
-            )
-        except DelegationError as exc:
-            raise _refuse(exc, "financial_year") from exc
+        agreement = services.create_agreement(
+            actor=request.user, icb=icb, financial_year=body.validated_data["financial_year"]
+        )
         return Response(
             AgreementSerializer(self.get_queryset().get(pk=agreement.pk)).data,
             status=status.HTTP_201_CREATED,
@@ -229,14 +222,11 @@ class AgreementViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
         agreement = self.get_object()
         body = SignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            agreement = services.sign_agreement(
-                actor=request.user,
-                agreement=agreement,
-                signed_on=body.validated_data.get("signed_on"),
-            )
-        except DelegationError as exc:
-            raise _refuse(exc, "agreement") from exc
+        agreement = services.sign_agreement(
+            actor=request.user,
+            agreement=agreement,
+            signed_on=body.validated_data.get("signed_on"),
+        )
         return Response(AgreementSerializer(self.get_queryset().get(pk=agreement.pk)).data)
 
 
@@ -325,17 +315,14 @@ class IcbSegmentViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         icb = _visible_icb(request.user, data["icb"])
-        try:
-            record = services.record_icb_segment(
-                actor=request.user,
-                icb=icb,
-                segment=data["segment"],
-                source=data["source"],
-                as_of=data.get("as_of"),
-                reason=data["reason"],
-            )
-        except DelegationError as exc:
-            raise _refuse(exc) from exc
+        record = services.record_icb_segment(
+            actor=request.user,
+            icb=icb,
+            segment=data["segment"],
+            source=data["source"],
+            as_of=data.get("as_of"),
+            reason=data["reason"],
+        )
         return Response(IcbSegmentSerializer(record).data, status=status.HTTP_201_CREATED)
 
 
@@ -421,6 +408,8 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
     approves or rejects with a reason (the region's director); ``…/start/`` marks it
     started (only once approved, or when no approval was needed)."""
 
+    error_field = "request"
+
     serializer_class = ChangeRequestSerializer
     filterset_class = ChangeRequestFilter
     ordering = ["-raised_at"]
@@ -466,19 +455,16 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
             raise exceptions.ValidationError(
                 {"services": [f"Not in the catalogue: {', '.join(unknown)}."]}
             )
-        try:
-            item = services.raise_change_request(
-                actor=request.user,
-                icb=icb,
-                services=[found[w] for w in wanted],
-                title=data["title"],
-                description=data["description"],
-                annual_spend_effect=data["annual_spend_effect"],
-                changes_overall_spend=data["changes_overall_spend"],
-                intended_start=data["intended_start"],
-            )
-        except DelegationError as exc:
-            raise _refuse(exc) from exc
+        item = services.raise_change_request(
+            actor=request.user,
+            icb=icb,
+            services=[found[w] for w in wanted],
+            title=data["title"],
+            description=data["description"],
+            annual_spend_effect=data["annual_spend_effect"],
+            changes_overall_spend=data["changes_overall_spend"],
+            intended_start=data["intended_start"],
+        )
         return self._answer(item, status.HTTP_201_CREATED)
 
     @extend_schema(request=DecideSerializer, responses=ChangeRequestSerializer)
@@ -487,15 +473,12 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
         item = self.get_object()
         body = DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            services.decide_change_request(
-                actor=request.user,
-                request=item,
-                approve=body.validated_data["decision"] == "approve",
-                reason=body.validated_data["reason"],
-            )
-        except DelegationError as exc:
-            raise _refuse(exc, "request") from exc
+        services.decide_change_request(
+            actor=request.user,
+            request=item,
+            approve=body.validated_data["decision"] == "approve",
+            reason=body.validated_data["reason"],
+        )
         return self._answer(item)
 
     @extend_schema(request=StartSerializer, responses=ChangeRequestSerializer)
@@ -504,14 +487,11 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
         item = self.get_object()
         body = StartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            services.start_change_request(
-                actor=request.user,
-                request=item,
-                started_on=body.validated_data.get("started_on"),
-            )
-        except DelegationError as exc:
-            raise _refuse(exc, "request") from exc
+        services.start_change_request(
+            actor=request.user,
+            request=item,
+            started_on=body.validated_data.get("started_on"),
+        )
         return self._answer(item)
 
 

@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.dates import financial_year_bounds, is_financial_year
+from core.errors import ApplicationError
 from systems import audit
 from systems.actors import Actor, is_system, person_of
 from systems.authorization import Permission, has_permission
@@ -67,7 +68,7 @@ SERVICE_COLUMNS = ("name", "code", "programme_of_care", "status", "highly_specia
 TIMELINE_COLUMNS = ("region_ods_code", "tranche", "arrangement", "starts_on")
 
 
-class DelegationError(ValueError):
+class DelegationError(ApplicationError, ValueError):
     """A step that cannot be taken; the message says why and what would make it possible."""
 
 
@@ -559,7 +560,10 @@ def _agreement_state(agreement: DelegationAgreement) -> dict[str, Any]:
 
 def _check_financial_year(financial_year: str) -> tuple[datetime.date, datetime.date]:
     if not is_financial_year(financial_year):
-        raise DelegationError(f"{financial_year!r} is not a financial year; write it like 2026/27.")
+        raise DelegationError(
+            f"{financial_year!r} is not a financial year; write it like 2026/27.",
+            field="financial_year",
+        )
     return financial_year_bounds(financial_year)
 
 

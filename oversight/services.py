@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.dates import quarter_dates
+from core.errors import ApplicationError
 from systems import audit
 from systems.actors import Actor, person_of
 from systems.models import Organisation, OrganisationKind, existed_on_q
@@ -233,7 +234,7 @@ def ensure_periods(*, actor: Actor, path: Path = PERIODS_FILE) -> list[str]:
 # --- Cut points --------------------------------------------------------------------------
 
 
-class CutPointError(ValueError):
+class CutPointError(ApplicationError, ValueError):
     pass
 
 

@@ -265,10 +265,7 @@ class ApiTokenViewSet(
     def create(self, request):
         form = ApiTokenCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            new = services.create_api_token(actor=request.user, **form.validated_data)
-        except services.AccessError as exc:
-            raise serializers.ValidationError({"role": [str(exc)]}) from exc
+        new = services.create_api_token(actor=request.user, **form.validated_data)
         body = NewApiTokenSerializer(new.token).data | {"token": new.raw}
         return Response(body, status=status.HTTP_201_CREATED)
 

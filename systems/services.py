@@ -11,6 +11,8 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from core.errors import ApplicationError
+
 from . import audit
 from .actors import Actor
 from .models import (
@@ -164,7 +166,7 @@ def load_reference_data(
 # --- Roles and API tokens -----------------------------------------------------------------
 
 
-class AccessError(ValueError):
+class AccessError(ApplicationError, ValueError):
     """A role or token request that cannot be honoured, with the reason in the message."""
 
 

@@ -26,7 +26,6 @@ from .models import (
     OversightAction,
 )
 from .services import (
-    AutonomyError,
     close_action,
     confirm_grant,
     enter_programme,
@@ -112,6 +111,8 @@ class GrantViewSet(ReadOnlyApiViewSet):
     """Grants of freedoms, each with its history (the run and criteria behind every
     change). ``POST …/decide/`` confirms or declines a proposed grant (regional director)."""
 
+    error_field = "grant"
+
     serializer_class = GrantSerializer
     filterset_class = GrantFilter
     ordering = ["id"]
@@ -136,15 +137,12 @@ class GrantViewSet(ReadOnlyApiViewSet):
         grant = self.get_object()
         body = DecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            grant = confirm_grant(
-                grant=grant,
-                actor=request.user,
-                reason=body.validated_data["reason"],
-                confirm=body.validated_data["decision"] == "confirm",
-            )
-        except AutonomyError as exc:
-            raise exceptions.ValidationError({"grant": [str(exc)]}) from exc
+        grant = confirm_grant(
+            grant=grant,
+            actor=request.user,
+            reason=body.validated_data["reason"],
+            confirm=body.validated_data["decision"] == "confirm",
+        )
         return Response(GrantSerializer(grant).data)
 
     @extend_schema(request=AftStepSerializer, responses=GrantSerializer)
@@ -155,10 +153,7 @@ class GrantViewSet(ReadOnlyApiViewSet):
         grant = self.get_object()
         body = AftStepSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            grant = record_aft_step(grant=grant, actor=request.user, **body.validated_data)
-        except AutonomyError as exc:
-            raise exceptions.ValidationError({"grant": [str(exc)]}) from exc
+        grant = record_aft_step(grant=grant, actor=request.user, **body.validated_data)
         return Response(GrantSerializer(self.get_queryset().get(pk=grant.pk)).data)
 
 
@@ -231,6 +226,8 @@ class ActionFilter(django_filters.FilterSet):
 class ActionViewSet(ReadOnlyApiViewSet):
     """Oversight actions opened by the support level; ``POST …/close/`` with a note."""
 
+    error_field = "action"
+
     serializer_class = ActionSerializer
     filterset_class = ActionFilter
     ordering = ["id"]
@@ -247,10 +244,7 @@ class ActionViewSet(ReadOnlyApiViewSet):
         item = self.get_object()
         body = CloseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            item = close_action(action=item, actor=request.user, note=body.validated_data["note"])
-        except AutonomyError as exc:
-            raise exceptions.ValidationError({"action": [str(exc)]}) from exc
+        item = close_action(action=item, actor=request.user, note=body.validated_data["note"])
         return Response(ActionSerializer(item).data)
 
 
@@ -317,6 +311,8 @@ class ProgrammeMembershipViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
     """Provider Improvement Programme stays. ``POST`` records an entry (live freedoms are
     revoked at once; the next run places it in segment 5); ``POST …/leave/`` an exit."""
 
+    error_field = "organisation"
+
     serializer_class = ProgrammeMembershipSerializer
     ordering = ["-entered_on"]
     filterset_fields = ["organisation__code"]
@@ -332,15 +328,12 @@ class ProgrammeMembershipViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
         body = ProgrammeEntrySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         org = _visible_organisation(request.user, body.validated_data["organisation"])
-        try:
-            stay = enter_programme(
-                organisation=org,
-                entered_on=body.validated_data["entered_on"],
-                reason=body.validated_data["reason"],
-                actor=request.user,
-            )
-        except AutonomyError as exc:
-            raise exceptions.ValidationError({"organisation": [str(exc)]}) from exc
+        stay = enter_programme(
+            organisation=org,
+            entered_on=body.validated_data["entered_on"],
+            reason=body.validated_data["reason"],
+            actor=request.user,
+        )
         return Response(ProgrammeMembershipSerializer(stay).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ProgrammeExitSerializer, responses=ProgrammeMembershipSerializer)
@@ -349,15 +342,12 @@ class ProgrammeMembershipViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
         stay = self.get_object()
         body = ProgrammeExitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            stay = leave_programme(
-                organisation=stay.organisation,
-                left_on=body.validated_data["left_on"],
-                reason=body.validated_data["reason"],
-                actor=request.user,
-            )
-        except AutonomyError as exc:
-            raise exceptions.ValidationError({"left_on": [str(exc)]}) from exc
+        stay = leave_programme(
+            organisation=stay.organisation,
+            left_on=body.validated_data["left_on"],
+            reason=body.validated_data["reason"],
+            actor=request.user,
+        )
         return Response(ProgrammeMembershipSerializer(stay).data)
 
 
@@ -376,10 +366,7 @@ class RecordForOrganisationMixin(mixins.CreateModelMixin):
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         org = _visible_organisation(request.user, data.pop("organisation"))
-        try:
-            row = self.record(organisation=org, actor=request.user, **data)
-        except AutonomyError as exc:
-            raise exceptions.ValidationError({self.error_field: [str(exc)]}) from exc
+        row = self.record(organisation=org, actor=request.user, **data)
         return Response(self.get_serializer(row).data, status=status.HTTP_201_CREATED)
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.dates import is_financial_year
+from core.errors import ApplicationError
 from systems import audit
 from systems.actors import Actor, is_system
 from systems.models import Organisation, OrganisationKind, Trust
@@ -48,7 +49,7 @@ AFT_STATUS = "aft-status"
 MAX_REASSESSMENT_YEARS = 5
 
 
-class AutonomyError(ValueError):
+class AutonomyError(ApplicationError, ValueError):
     """A human step that cannot be taken; the message says why."""
 
 
@@ -726,7 +727,9 @@ def leave_programme(
     if stay is None:
         raise AutonomyError(f"{organisation.code} is not in the programme.")
     if left_on <= stay.entered_on:
-        raise AutonomyError(f"It entered on {stay.entered_on:%d %B %Y}; it must leave after.")
+        raise AutonomyError(
+            f"It entered on {stay.entered_on:%d %B %Y}; it must leave after.", field="left_on"
+        )
     stay.left_on, stay.exit_reason = left_on, reason
     stay.save(update_fields=["left_on", "exit_reason"])
     audit.record(

@@ -19,7 +19,7 @@ from systems.authorization import Permission
 
 from ..models import MetricUpload, ReportingPeriod, UploadFormat, period_slug
 from . import selectors
-from .services import CannotRetry, UploadRefused, receive_upload, retry_upload, upload_scope
+from .services import receive_upload, retry_upload, upload_scope
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -121,18 +121,15 @@ class UploadViewSet(
         incoming = UploadCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         upload_file = incoming.validated_data["file"]
-        try:
-            received = receive_upload(
-                content=upload_file.read(),
-                filename=upload_file.name,
-                actor=request.user,
-                requested_format=incoming.validated_data["format"],
-                via="api",
-                segment=incoming.validated_data["segment"],
-                allowed_codes=upload_scope(request.user),
-            )
-        except UploadRefused as exc:
-            raise exceptions.ValidationError({"file": [str(exc)]}) from exc
+        received = receive_upload(
+            content=upload_file.read(),
+            filename=upload_file.name,
+            actor=request.user,
+            requested_format=incoming.validated_data["format"],
+            via="api",
+            segment=incoming.validated_data["segment"],
+            allowed_codes=upload_scope(request.user),
+        )
         body = UploadSerializer(received.upload, context={"request": request}).data
         code = status.HTTP_202_ACCEPTED if received.created else status.HTTP_200_OK
         response = Response(body, status=code)
@@ -146,14 +143,11 @@ class UploadViewSet(
         upload = self.get_object()
         reason = RetrySerializer(data=request.data)
         reason.is_valid(raise_exception=True)
-        try:
-            retry_upload(
-                upload=upload,
-                actor=request.user,
-                reason=reason.validated_data["reason"] or "Retried through the API",
-            )
-        except CannotRetry as exc:
-            raise exceptions.ValidationError({"upload": [str(exc)]}) from exc
+        retry_upload(
+            upload=upload,
+            actor=request.user,
+            reason=reason.validated_data["reason"] or "Retried through the API",
+        )
         upload.refresh_from_db()
         return Response(
             UploadSerializer(upload, context={"request": request}).data,

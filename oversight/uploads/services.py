@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from systems import audit
 from systems.actors import Actor, person_of
 from systems.models import Organisation
@@ -56,8 +57,10 @@ MAX_STORED_PROBLEMS = 10_000
 CQC_RATINGS = ("Outstanding", "Good", "Requires improvement", "Inadequate")
 
 
-class UploadRefused(Exception):
+class UploadRefused(ApplicationError):
     """The file is refused before it is kept (too large, empty name)."""
+
+    field = "file"
 
 
 def limits() -> Limits:
@@ -879,8 +882,10 @@ def _recompute(upload: MetricUpload, actor: Actor) -> None:
 # --- Retrying -------------------------------------------------------------------------------
 
 
-class CannotRetry(Exception):
-    pass
+class CannotRetry(ApplicationError):
+    """The upload cannot be retried now; the message says why."""
+
+    field = "upload"
 
 
 def is_stalled(upload: MetricUpload) -> bool:

@@ -62,7 +62,7 @@ def setup_django(url: str) -> None:
 
 
 def timed_runs(period, runs: int, replicates: int | None) -> list[dict[str, float]]:
-    from oversight.services import run_segmentation
+    from oversight.runs import run_segmentation
 
     timings = []
     for _ in range(runs):

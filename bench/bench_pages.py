@@ -42,7 +42,8 @@ def main() -> None:
     from oversight.demo import demo_rows
     from oversight.inputs import record_inputs
     from oversight.models import ReportingPeriod
-    from oversight.services import load_methodologies, run_segmentation
+    from oversight.runs import run_segmentation
+    from oversight.services import load_methodologies
     from systems.services import load_reference_data
 
     settings.ALLOWED_HOSTS = ["testserver"]

@@ -36,7 +36,7 @@ router.register("freedoms", autonomy_api.FreedomViewSet, basename="freedom")
 router.register("grants", autonomy_api.GrantViewSet, basename="grant")
 router.register("freedom-evaluations", autonomy_api.EvaluationViewSet, basename="evaluation")
 router.register("actions", autonomy_api.ActionViewSet, basename="action")
-router.register("notifications", autonomy_api.NotificationViewSet, basename="notification")
+router.register("notifications", oversight_api.NotificationViewSet, basename="notification")
 router.register(
     "programme-memberships", autonomy_api.ProgrammeMembershipViewSet, basename="programme"
 )

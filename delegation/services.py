@@ -8,7 +8,8 @@ writes its own audit events; the checks that make a step impossible raise
   own region signs, and a retained service can never be scheduled;
 - :func:`apply_conditions` puts the spending-approval condition on (or lifts it from) each
   ICB's in-force agreement from the ICB's latest segment; it runs after every segmentation
-  run (:func:`apply_run`), every recorded ICB segment and every agreement coming into force;
+  run (in the order ``oversight.runs`` sets), every recorded ICB segment and every
+  agreement coming into force;
 - commissioning change requests wait for the region's decision while the condition is in
   force and overall spend changes, and are noted otherwise.
 """
@@ -30,6 +31,8 @@ from django.utils import timezone
 
 from core.dates import financial_year_bounds, is_financial_year
 from core.errors import ApplicationError
+from oversight.models import OrganisationAssessment, SegmentationRun
+from oversight.notifications import notify, notify_person
 from systems import audit
 from systems.actors import Actor, is_system, person_of
 from systems.authorization import Permission, has_permission
@@ -1041,14 +1044,12 @@ def record_icb_segment(
 class ConditionChanges:
     applied: list[AgreementCondition] = field(default_factory=list)
     lifted: list[AgreementCondition] = field(default_factory=list)
-    segments_recorded: int = 0
 
 
-def apply_run(*, run, actor: Actor) -> ConditionChanges:
+def record_run_icb_segments(*, run: SegmentationRun, actor: Actor) -> int:
     """After a segmentation run (inside its transaction): the segments it computed for ICBs
-    are recorded, then the conditions follow every ICB's latest segment."""
-    from oversight.models import OrganisationAssessment
-
+    join their segment history (unless the period's latest computed one is the same).
+    Returns how many were recorded; the conditions follow in :func:`apply_conditions`."""
     latest_for_period = {
         icb_id: segment
         for icb_id, segment in IcbSegment.objects.filter(
@@ -1085,16 +1086,12 @@ def apply_run(*, run, actor: Actor) -> ConditionChanges:
             after={"icbs": len(new)},
             reason=f"ICB segments from the run for {run.period.label}",
         )
-    changes = apply_conditions(actor=actor)
-    changes.segments_recorded = len(new)
-    return changes
+    return len(new)
 
 
 def apply_conditions(*, actor: Actor, icb_ids: Iterable[int] | None = None) -> ConditionChanges:
     """Each in-force agreement gets each active rule's condition while its ICB's latest
     segment is among the rule's segments, and has it lifted when the ICB leaves them."""
-    from oversight.autonomy.services import notify
-
     changes = ConditionChanges()
     agreements = DelegationAgreement.objects.filter(status=AgreementStatus.IN_FORCE).select_related(
         "icb__region"
@@ -1188,8 +1185,11 @@ def _lift(
 def _release(actor: Actor, request: CommissioningChangeRequest, why: str) -> None:
     """A waiting request no longer needs approval: it is noted and its requester told."""
     _move(actor, request, RequestStatus.NOTED, f"{why} Approval is no longer needed.")
-    _tell_requester(
-        request, "approval no longer needed", f"{why} Your request is noted and may go ahead."
+    notify_person(
+        request.raised_by,
+        request.icb,
+        "approval no longer needed",
+        f"{why} Your request is noted and may go ahead.",
     )
 
 
@@ -1241,28 +1241,6 @@ def _move(actor: Actor, request: CommissioningChangeRequest, status: str, note: 
         after={"status": status},
         reason=note,
     )
-
-
-def _tell_requester(request: CommissioningChangeRequest, subject: str, body: str) -> None:
-    from django.core.mail import send_mail
-
-    from oversight.models import Notification
-
-    person = request.raised_by
-    if person is None:
-        return
-    Notification.objects.create(
-        user=person,
-        organisation=request.icb,
-        subject=f"{request.icb.code}: {subject}"[:200],
-        body=body,
-    )
-    if person.email:
-        transaction.on_commit(
-            lambda: send_mail(
-                f"{request.icb.code}: {subject}", body, None, [person.email], fail_silently=True
-            )
-        )
 
 
 def _pounds(value: Any) -> Decimal:
@@ -1370,8 +1348,6 @@ def raise_change_request(
         reason=note,
     )
     if needs_approval:
-        from oversight.autonomy.services import notify
-
         notify([(icb, f"change request awaiting decision: {request.title}", note)])
     return request
 
@@ -1409,8 +1385,9 @@ def decide_change_request(
     request.save(update_fields=["decided_by", "decided_by_label", "decided_at", "decision_reason"])
     outcome = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     _move(actor, request, outcome, reason.strip())
-    _tell_requester(
-        request,
+    notify_person(
+        request.raised_by,
+        request.icb,
         f"change request {outcome}: {request.title}",
         f"{request.decided_by_label} {outcome} the request: {reason.strip()}",
     )

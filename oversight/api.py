@@ -22,6 +22,7 @@ from .models import (
     Methodology,
     MetricDefinition,
     MetricValue,
+    Notification,
     OrganisationAssessment,
     ReportingPeriod,
     RunStatus,
@@ -523,3 +524,28 @@ class ExplanationView(APIView):
             raise exceptions.NotFound(f"{organisation.code} was not assessed in {found.label}.")
         explanation = selectors.explain(organisation, found)
         return Response(ExplanationSerializer(explanation).data)
+
+
+# --- The caller's notifications --------------------------------------------------------
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "organisation", "subject", "body", "created_at", "read_at"]
+
+
+class NotificationViewSet(ConditionalListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The caller's own notifications, newest first."""
+
+    permission_classes = [HasPermission]
+    permission = Permission.VIEW_ORGANISATION
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        if not getattr(user, "pk", None) or getattr(user, "api_token", None) is not None:
+            return Notification.objects.none()
+        return Notification.objects.filter(user=user).select_related("organisation")

@@ -593,6 +593,27 @@ class MetricUpload(models.Model):
         return self.status in UPLOAD_IN_PROGRESS
 
 
+class Notification(models.Model):
+    """An in-app notice for one person (also sent by email)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
 # Earned autonomy and the oversight response (kept in their own module).
 from .autonomy.models import (  # noqa: E402, F401
     ActionEvent,
@@ -605,7 +626,6 @@ from .autonomy.models import (  # noqa: E402, F401
     FreedomGrant,
     GrantEvent,
     GrantStatus,
-    Notification,
     OversightAction,
     SupportLevel,
 )

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from .models import ReportingPeriod
-from .services import run_segmentation
+from .runs import run_segmentation
 
 
 @shared_task(acks_late=True)

@@ -14,6 +14,15 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+# The day the ICB mergers took effect: a trust's host ICB is ``icb_before_2026`` before
+# it and ``icb_from_2026`` from it. The only place the date is written.
+ICB_REORGANISATION_DATE = datetime.date(2026, 4, 1)
+
+
+def host_icb_field(day: datetime.date) -> str:
+    """The :class:`Trust` field holding the host ICB on ``day``."""
+    return "icb_from_2026" if day >= ICB_REORGANISATION_DATE else "icb_before_2026"
+
 
 class Region(models.Model):
     """One of NHS England's seven regions (ODS codes Y56 to Y63)."""
@@ -144,10 +153,7 @@ class Trust(Organisation):
         ordering = ["name"]
 
     def host_icb_on(self, day: datetime.date) -> IntegratedCareBoard | None:
-        return self.icb_from_2026 if day >= ICB_REORGANISATION_DATE else self.icb_before_2026
-
-
-ICB_REORGANISATION_DATE = datetime.date(2026, 4, 1)
+        return getattr(self, host_icb_field(day))
 
 
 class SuccessionType(models.TextChoices):

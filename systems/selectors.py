@@ -15,6 +15,7 @@ from .models import (
     Region,
     Succession,
     Trust,
+    host_icb_field,
 )
 
 
@@ -99,7 +100,7 @@ def region_tree(day: datetime.date) -> list[RegionNode]:
         node = ICBNode(icb)
         icbs[icb.pk] = node
         regions[icb.region_id].icbs.append(node)
-    icb_field = "icb_from_2026_id" if day >= datetime.date(2026, 4, 1) else "icb_before_2026_id"
+    icb_field = f"{host_icb_field(day)}_id"
     for trust in Trust.objects.existing_on(day).order_by("name"):
         node = icbs.get(getattr(trust, icb_field))
         if node is not None:

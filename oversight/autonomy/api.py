@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api.permissions import HasPermission
-from api.viewsets import ConditionalListMixin, ReadOnlyApiViewSet
+from api.viewsets import ReadOnlyApiViewSet
 from systems.authorization import Permission, restrict_to_visible, visible_organisations
 
 from ..models import ProgrammeMembership
@@ -22,7 +21,6 @@ from .models import (
     FreedomEvaluation,
     FreedomGrant,
     GrantEvent,
-    Notification,
     OversightAction,
 )
 from .services import (
@@ -246,28 +244,6 @@ class ActionViewSet(ReadOnlyApiViewSet):
         body.is_valid(raise_exception=True)
         item = close_action(action=item, actor=request.user, note=body.validated_data["note"])
         return Response(ActionSerializer(item).data)
-
-
-class NotificationSerializer(serializers.ModelSerializer):
-    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
-
-    class Meta:
-        model = Notification
-        fields = ["id", "organisation", "subject", "body", "created_at", "read_at"]
-
-
-class NotificationViewSet(ConditionalListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The caller's own notifications, newest first."""
-
-    permission_classes = [HasPermission]
-    permission = Permission.VIEW_ORGANISATION
-    serializer_class = NotificationSerializer
-
-    def get_queryset(self):
-        user = self.request.user
-        if not getattr(user, "pk", None) or getattr(user, "api_token", None) is not None:
-            return Notification.objects.none()
-        return Notification.objects.filter(user=user).select_related("organisation")
 
 
 def _visible_organisation(user, code: str):

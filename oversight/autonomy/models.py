@@ -1,9 +1,8 @@
 """Earned autonomy and the oversight response: freedoms and their grants, support levels
-and actions, CQC overall ratings, capability assessments and notifications."""
+and actions, CQC overall ratings, capability assessments."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -278,25 +277,3 @@ class CapabilityAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} {self.financial_year} {self.assessor}: {self.overall}"
-
-
-class Notification(models.Model):
-    """An in-app notice for one person (also sent by email)."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
-    )
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    subject = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        app_label = "oversight"
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return self.subject

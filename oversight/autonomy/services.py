@@ -1,6 +1,6 @@
 """Writes for earned autonomy and the oversight response.
 
-:func:`apply_run` runs after every segmentation run (inside its transaction): support
+:func:`respond_to_run` runs after every segmentation run (inside its transaction): support
 levels and the actions they open, every freedom evaluated for every organisation, grants
 created, proposed, put at risk, restored or revoked, and the people in scope notified.
 The other functions are the human steps, each audited.
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,10 +21,19 @@ from core.dates import is_financial_year
 from core.errors import ApplicationError
 from systems import audit
 from systems.actors import Actor, is_system
-from systems.models import Organisation, OrganisationKind, Trust
+from systems.authorization import Permission, has_permission
+from systems.models import Organisation, OrganisationKind, Trust, host_icb_field
 
 from ..engine.autonomy import Evaluation, Facts, FreedomError, FreedomSpec, evaluate
 from ..metric_ids import CQC_OVERALL_ID
+from ..models import (
+    MetricValue,
+    OrganisationAssessment,
+    ProgrammeMembership,
+    ReportingPeriod,
+    SegmentationRun,
+)
+from ..notifications import notify
 from .models import (
     LIVE_GRANT,
     ActionEvent,
@@ -38,7 +46,6 @@ from .models import (
     FreedomGrant,
     GrantEvent,
     GrantStatus,
-    Notification,
     OversightAction,
     SupportLevel,
 )
@@ -172,7 +179,6 @@ class Applied:
 def _history(run, periods_needed: int) -> dict[int, list[int | None]]:
     """Adjusted segments per organisation, latest first: this run, then the current runs of
     the periods before it."""
-    from ..models import OrganisationAssessment, ReportingPeriod
 
     earlier = list(
         ReportingPeriod.objects.filter(
@@ -193,7 +199,6 @@ def _history(run, periods_needed: int) -> dict[int, list[int | None]]:
 def latest_cqc_ratings() -> dict[int, str]:
     """Each provider's latest CQC overall rating: recorded by national users, or uploaded
     (``CQC_OVERALL`` in the template, dated by its reporting date)."""
-    from ..models import MetricValue
 
     dated: dict[int, tuple[datetime.date, str]] = {}
     for org_id, rating, on in CqcRating.objects.values_list(
@@ -211,9 +216,9 @@ def latest_cqc_ratings() -> dict[int, str]:
     return {org_id: rating for org_id, (_, rating) in dated.items()}
 
 
-def facts_for(run) -> dict[int, Facts]:
-    """What is known of every organisation the run assessed."""
-    from ..models import OrganisationAssessment
+def facts_for(run: SegmentationRun, icb_segments: dict[int, int]) -> dict[int, Facts]:
+    """What is known of every organisation the run assessed; ``icb_segments`` is each
+    ICB's latest segment, computed or recorded (the run's own ICB results win)."""
 
     freedoms = list(Freedom.objects.filter(active=True))
     needed = max([int(f.criteria.get("consecutive_periods", 1)) for f in freedoms] + [1])
@@ -235,10 +240,8 @@ def facts_for(run) -> dict[int, Facts]:
     ).values_list("organisation_id", flat=True):
         holds.setdefault(org_id, set()).add(AFT_STATUS)
     # An ICB's segment: this run's where its methodology segments ICBs, otherwise the latest
-    # computed or recorded one (delegated specialised services keep that history).
-    from delegation.selectors import current_icb_segments
-
-    icb_segments = {i: s.segment for i, s in current_icb_segments().items()}
+    # computed or recorded one.
+    icb_segments = dict(icb_segments)
     icb_segments.update(
         {
             a.organisation_id: a.final_segment
@@ -249,9 +252,7 @@ def facts_for(run) -> dict[int, Facts]:
     hosts = dict(
         Trust.objects.filter(pk__in=[a.organisation_id for a in assessments]).values_list(
             "pk",
-            "icb_from_2026"
-            if run.period.end_date >= datetime.date(2026, 4, 1)
-            else "icb_before_2026",
+            host_icb_field(run.period.end_date),
         )
     )
     out = {}
@@ -276,15 +277,15 @@ def facts_for(run) -> dict[int, Facts]:
     return out
 
 
-def apply_run(*, run, actor: Actor) -> Applied:
-    """Support levels, actions, freedom evaluations and grant changes for ``run``."""
-    from ..models import ReportingPeriod
+def respond_to_run(*, run: SegmentationRun, actor: Actor, icb_segments: dict[int, int]) -> Applied:
+    """Support levels, actions, freedom evaluations and grant changes for ``run``, given
+    each ICB's latest segment (``icb_segments``, ICB id → segment)."""
 
     applied = Applied()
     policy = AutonomyPolicy.objects.first()
     if policy is None:
         return applied
-    facts = facts_for(run)
+    facts = facts_for(run, icb_segments)
     orgs = Organisation.objects.in_bulk(list(facts))
     # A re-run of an older period records its evaluations but does not move grants or open
     # actions: only the latest segmented period speaks for "now".
@@ -458,7 +459,6 @@ def _transition(freedom, grant, org_id, result: Evaluation, run, actor):
 
 
 def _segment_moves(run, facts, orgs) -> list[tuple[Organisation, str, str]]:
-    from ..models import OrganisationAssessment, ReportingPeriod
 
     previous = (
         ReportingPeriod.objects.filter(
@@ -489,67 +489,10 @@ def _segment_moves(run, facts, orgs) -> list[tuple[Organisation, str, str]]:
     return notices
 
 
-# --- Notifications ------------------------------------------------------------------------
-
-
-def people_in_scope(organisation: Organisation) -> list[Any]:
-    """People whose role covers ``organisation``: the national team, its region's team, and
-    the analysts of its ICB (or of the ICB hosting the trust)."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
-    from systems.models import Role
-
-    icbs = {organisation.pk}
-    trust = Trust.objects.filter(pk=organisation.pk).first()
-    if trust is not None:
-        icbs |= {i for i in (trust.icb_before_2026_id, trust.icb_from_2026_id) if i}
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True, role_assignments__revoked_at__isnull=True)
-        .filter(
-            Q(role_assignments__role=Role.NATIONAL)
-            | Q(
-                role_assignments__role=Role.REGIONAL,
-                role_assignments__region_id=organisation.region_id,
-            )
-            | Q(role_assignments__role=Role.ICB_ANALYST, role_assignments__icb_id__in=icbs)
-        )
-        .distinct()
-    )
-
-
-def notify(notices: list[tuple[Organisation, str, str]]) -> int:
-    """In-app notices and emails (through Django's email backend) to people in scope."""
-    sent = 0
-    scope_cache: dict[int, list[Any]] = {}
-    rows = []
-    emails = []
-    for org, subject, body in notices:
-        people = scope_cache.setdefault(org.pk, people_in_scope(org))
-        for person in people:
-            rows.append(
-                Notification(
-                    user=person, organisation=org, subject=f"{org.code}: {subject}", body=body
-                )
-            )
-            if person.email:
-                emails.append((f"{org.code}: {subject}", body, person.email))
-    Notification.objects.bulk_create(rows, batch_size=1000)
-    sent = len(rows)
-    if emails:
-        messages = list(emails)
-        transaction.on_commit(
-            lambda: [send_mail(s, b, None, [to], fail_silently=True) for s, b, to in messages]
-        )
-    return sent
-
-
 # --- Human steps ----------------------------------------------------------------------------
 
 
 def _require(actor: Actor, permission: str, organisation: Organisation) -> None:
-    from systems.authorization import has_permission
 
     if not is_system(actor) and not has_permission(actor, permission, organisation):
         raise AutonomyError("You do not have permission to do this for this organisation.")
@@ -558,7 +501,6 @@ def _require(actor: Actor, permission: str, organisation: Organisation) -> None:
 @transaction.atomic
 def confirm_grant(*, grant: FreedomGrant, actor: Actor, reason: str, confirm: bool = True):
     """A regional director confirms (or declines) a proposed grant, with a reason."""
-    from systems.authorization import Permission
 
     _require(actor, Permission.CONFIRM_FREEDOM, grant.organisation)
     grant = FreedomGrant.objects.select_for_update().get(pk=grant.pk)
@@ -608,7 +550,6 @@ def record_aft_step(
 ) -> FreedomGrant:
     """National users record the Advanced Foundation Trust nomination, panel decision and
     reassessment date (no more than five years after the decision)."""
-    from systems.authorization import Permission
 
     _require(actor, Permission.MANAGE_FREEDOMS_CATALOGUE, grant.organisation)
     grant = FreedomGrant.objects.select_for_update().get(pk=grant.pk)
@@ -647,7 +588,6 @@ def record_aft_step(
 
 @transaction.atomic
 def close_action(*, action: OversightAction, actor: Actor, note: str) -> OversightAction:
-    from systems.authorization import Permission
 
     _require(actor, Permission.MANAGE_ACTIONS, action.organisation)
     if not note.strip():
@@ -678,9 +618,6 @@ def enter_programme(
 ):
     """Record entry to the Provider Improvement Programme; every live grant of the
     organisation is revoked at once."""
-    from systems.authorization import Permission
-
-    from ..models import ProgrammeMembership
 
     _require(actor, Permission.MANAGE_PROGRAMME, organisation)
     if not reason.strip():
@@ -711,9 +648,6 @@ def leave_programme(
     *, organisation: Organisation, left_on: datetime.date, reason: str, actor: Actor
 ):
     """Record exit from the Provider Improvement Programme (applies from the next run)."""
-    from systems.authorization import Permission
-
-    from ..models import ProgrammeMembership
 
     _require(actor, Permission.MANAGE_PROGRAMME, organisation)
     if not reason.strip():
@@ -747,7 +681,6 @@ def leave_programme(
 def record_cqc_rating(
     *, organisation: Organisation, rating: str, published_on, actor: Actor, source: str = ""
 ) -> CqcRating:
-    from systems.authorization import Permission
 
     _require(actor, Permission.MANAGE_FREEDOMS_CATALOGUE, organisation)
     valid = {r for r, _ in CqcRating._meta.get_field("rating").choices}
@@ -779,7 +712,6 @@ def record_capability(
     overall: int,
     actor: Actor,
 ) -> CapabilityAssessment:
-    from systems.authorization import Permission
 
     _require(actor, Permission.RECORD_ICB_SEGMENT, organisation)
     if assessor not in ("board", "region"):

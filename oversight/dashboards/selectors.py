@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from systems.authorization import Permission, grants, is_national, visible_organisations
-from systems.models import Organisation, Trust
+from systems.models import Organisation, Trust, host_icb_field
 
 from ..demo import DEMO_SOURCE
 from ..models import (
@@ -112,8 +111,7 @@ def scope_phrase(user: Any, rows: list[dict]) -> str:
 
 def host_icbs(period: ReportingPeriod, trust_ids: list[int]) -> dict[int, tuple[str, str]]:
     """Trust → (host ICB code, name) as the period's ICB map stood."""
-    after_mergers = period.end_date >= datetime.date(2026, 4, 1)
-    field_name = "icb_from_2026" if after_mergers else "icb_before_2026"
+    field_name = host_icb_field(period.end_date)
     return {
         pk: (code or "", name or "")
         for pk, code, name in Trust.objects.filter(pk__in=trust_ids).values_list(

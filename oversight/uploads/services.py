@@ -39,6 +39,7 @@ from ..models import (
     ReportingPeriod,
     UploadStatus,
 )
+from ..runs import run_segmentation
 from .problems import FileRejected, Problem
 from .readers import ROW, Limits, read_table
 from .validation import (
@@ -839,8 +840,6 @@ def _merge_postgres(
 
 
 def _recompute(upload: MetricUpload, actor: Actor) -> None:
-    from ..services import run_segmentation
-
     periods = list(upload.periods.select_related("methodology", "current_run").order_by("pk"))
     _set(upload, status=UploadStatus.RECOMPUTING, progress=0, stage_detail="Segmenting")
     skipped = []

@@ -71,7 +71,8 @@ def build_universe() -> Universe:
     from oversight.autonomy.services import load_autonomy_policy
     from oversight.inputs import record_inputs
     from oversight.models import MetricDefinition, MetricValue, ReportingPeriod
-    from oversight.services import load_methodologies, pin_cut_points, run_segmentation
+    from oversight.runs import run_segmentation
+    from oversight.services import load_methodologies, pin_cut_points
     from systems.models import AuditEvent, Role, Trust
     from systems.services import create_api_token, grant_role, load_reference_data
     from tests.conftest import EXAMPLES, nhse_file_rows

@@ -169,7 +169,7 @@ def test_schema_and_docs_served_locally(api):
 
 def test_cached_results_follow_a_new_run(api):
     from oversight.models import ReportingPeriod
-    from oversight.services import run_segmentation
+    from oversight.runs import run_segmentation
 
     url = "/api/v1/assessments/?period={period}&segmented=true"
     before = get(api, "icb_analyst", url).json()

@@ -11,7 +11,8 @@ from oversight.autonomy.services import load_autonomy_policy
 from oversight.demo import demo_rows
 from oversight.inputs import record_inputs
 from oversight.models import MetricUpload, ReportingPeriod
-from oversight.services import load_methodologies, run_segmentation
+from oversight.runs import run_segmentation
+from oversight.services import load_methodologies
 from systems.services import load_reference_data
 
 from .conftest import assert_accessible

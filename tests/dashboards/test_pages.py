@@ -14,7 +14,7 @@ from oversight.autonomy.services import load_autonomy_policy
 from oversight.demo import demo_rows
 from oversight.inputs import record_inputs
 from oversight.models import ReportingPeriod
-from oversight.services import run_segmentation
+from oversight.runs import run_segmentation
 from systems.models import Role, Trust
 from systems.services import grant_role
 

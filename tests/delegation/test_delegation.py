@@ -44,7 +44,8 @@ from delegation.services import (
 )
 from oversight.inputs import InputRow, record_inputs
 from oversight.models import InputKind, Notification, ReportingPeriod
-from oversight.services import pin_cut_points, run_segmentation
+from oversight.runs import run_segmentation
+from oversight.services import pin_cut_points
 from systems.models import AuditEvent, IntegratedCareBoard, Region, Role
 from systems.services import grant_role
 

@@ -32,7 +32,8 @@ from oversight.models import (
     ReportingPeriod,
     SupportLevel,
 )
-from oversight.services import pin_cut_points, run_segmentation
+from oversight.runs import run_segmentation
+from oversight.services import pin_cut_points
 from systems.models import AuditEvent, Organisation, Role
 from systems.services import grant_role
 

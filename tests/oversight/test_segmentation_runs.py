@@ -16,8 +16,9 @@ from oversight.models import (
     RunStatus,
     SegmentationRun,
 )
+from oversight.runs import run_segmentation
 from oversight.selectors import explain
-from oversight.services import pin_cut_points, run_segmentation
+from oversight.services import pin_cut_points
 from systems.models import AuditEvent, Organisation
 from tests.conftest import EXAMPLES, nhse_file_rows
 
@@ -185,7 +186,7 @@ def test_new_run_becomes_current_and_earlier_runs_stay(q2):
 def test_failed_run_keeps_the_previous_current_run(q2):
     good = run_segmentation(period=q2, actor="test", replicates=0)
     with (
-        mock.patch("oversight.services.run_engine", side_effect=RuntimeError("disk on fire")),
+        mock.patch("oversight.runs.run_engine", side_effect=RuntimeError("disk on fire")),
         pytest.raises(RuntimeError),
     ):
         run_segmentation(period=q2, actor="test", replicates=0)
@@ -200,7 +201,7 @@ def test_failed_run_keeps_the_previous_current_run(q2):
 def test_failure_while_storing_rolls_back_results(q2):
     good = run_segmentation(period=q2, actor="test", replicates=0)
     with (
-        mock.patch("oversight.services._complete", side_effect=RuntimeError("lost connection")),
+        mock.patch("oversight.runs._complete", side_effect=RuntimeError("lost connection")),
         pytest.raises(RuntimeError),
     ):
         run_segmentation(period=q2, actor="test", replicates=0)

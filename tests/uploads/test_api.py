@@ -130,7 +130,7 @@ def test_retry_through_the_api(national, monkeypatch, django_capture_on_commit_c
     def broken(*args, **kwargs):
         raise RuntimeError("worker lost")
 
-    monkeypatch.setattr("oversight.services.run_segmentation", broken)
+    monkeypatch.setattr("oversight.uploads.services.run_segmentation", broken)
     with django_capture_on_commit_callbacks(execute=True):
         response = post(national, template_file([["RHA", "OF0082", "Q1 2025/26", "4.8"]]))
     url = response["Location"]

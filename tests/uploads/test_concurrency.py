@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 
 from oversight.models import MetricUpload, MetricValue, ReportingPeriod, UploadStatus
-from oversight.services import load_methodologies, pin_cut_points, prepare_run
+from oversight.runs import prepare_run
+from oversight.services import load_methodologies, pin_cut_points
 from oversight.uploads.services import process_upload, receive_upload
 from systems.models import Organisation
 from systems.services import load_reference_data

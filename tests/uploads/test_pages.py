@@ -128,7 +128,7 @@ def test_a_failed_upload_can_be_retried(
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("oversight.services.run_segmentation", broken)
+    monkeypatch.setattr("oversight.uploads.services.run_segmentation", broken)
     upload = process_upload(upload_id=received.upload.pk)
     assert upload.status == UploadStatus.FAILED
     assert upload.imported_at is not None
@@ -236,7 +236,7 @@ def test_a_failed_upload_shows_the_step_that_failed(client, analyst, monkeypatch
         assert upload.status == UploadStatus.FAILED
         return steps_of(client.get(f"/uploads/{upload.pk}/").content.decode())
 
-    monkeypatch.setattr("oversight.services.run_segmentation", broken)
+    monkeypatch.setattr("oversight.uploads.services.run_segmentation", broken)
     assert upload_failing([["RHA", "OF0082", "Q1 2025/26", "4.8"]]) == [
         ("done", "Received (done)"),
         ("done", "Validating (done)"),

@@ -6,7 +6,7 @@ from django.db import transaction
 from oversight.demo import DEMO_SOURCE, demo_rows
 from oversight.inputs import record_inputs
 from oversight.models import ProgrammeMembership, ReportingPeriod
-from oversight.services import run_segmentation
+from oversight.runs import run_segmentation
 from systems import audit
 from systems.models import Organisation
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from oversight.engine import MethodologyNotReady
-from oversight.services import run_segmentation
+from oversight.runs import run_segmentation
 
 from ._common import get_period
 

@@ -1,0 +1,383 @@
+"""Segmentation runs: read a period's inputs, run the pure engine, store the results and
+make the run current in one transaction, then apply what follows from it.
+
+A run is a workflow above both consequences of a segmentation (earned autonomy in
+``oversight.autonomy`` and delegated specialised services in ``delegation``):
+:func:`_apply_consequences` orders them. See ``docs/adr/0013``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pandas as pd
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from delegation.selectors import current_icb_segments
+from delegation.services import apply_conditions, record_run_icb_segments
+from systems import audit
+from systems.actors import Actor, person_of
+from systems.models import Organisation, OrganisationKind, existed_on_q
+
+from .autonomy.services import respond_to_run
+from .bulk import insert_frame
+from .engine import EngineInputs, EngineResult, MethodologyNotReady, MethodologySpec, run_engine
+from .metric_ids import NOT_ENGINE_INPUTS
+from .models import (
+    InputKind,
+    MetricScore,
+    MetricValue,
+    OrganisationAssessment,
+    ReportingPeriod,
+    RunStatus,
+    SegmentationRun,
+)
+from .selectors import programme_members_on
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedRun:
+    spec: MethodologySpec
+    methodology_fingerprint: str
+    inputs: EngineInputs
+    inputs_fingerprint: str
+    organisation_ids: dict[str, int]
+
+
+def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> PreparedRun:
+    """Everything the engine needs for ``period``, read from the database."""
+    methodology = period.methodology
+    metric_rows = list(methodology.metrics.order_by("position"))
+    spec = MethodologySpec.from_dict(methodology.as_document(metric_rows))
+    if (
+        spec.segmentation_method == "fixed"
+        and spec.thresholds is None
+        and not period.pinned_cut_points
+    ):
+        raise MethodologyNotReady(
+            f"{spec.slug} has no fixed thresholds set and {period.label} has no pinned cut "
+            f"points; set the methodology's thresholds or run "
+            f'`manage.py pin_cut_points --period "{period.label}" T1 T2 T3 --reason …` first.'
+        )
+
+    rows = list(
+        MetricValue.objects.current()
+        .filter(period=period)
+        .values_list("organisation_id", "metric_id", "kind", "value", "text", "reporting_date")
+    )
+    with_data = {r[0] for r in rows}
+    # The trusts open at the end of the period, and any organisation with data for it
+    # (one closed since still belongs to the periods it reported in).
+    organisations = list(
+        Organisation.objects.filter(
+            (Q(kind=OrganisationKind.TRUST) & existed_on_q(period.end_date)) | Q(id__in=with_data)
+        ).values_list("id", "code", "peer_group", "name")
+    )
+    code_of = {pk: code for pk, code, _, _ in organisations}
+    orgs = pd.DataFrame(
+        [(code, peer, name) for _, code, peer, name in organisations],
+        columns=["org_code", "peer_group", "org_name"],
+    ).sort_values("org_code", ignore_index=True)
+
+    values = [
+        (code_of[o], m, v, t or None, d)
+        for o, m, k, v, t, d in rows
+        if k == InputKind.VALUE and m not in NOT_ENGINE_INPUTS
+    ]
+    scores = [(code_of[o], m, v) for o, m, k, v, _, _ in rows if k == InputKind.SCORE]
+    flags = {code_of[o]: bool(v) for o, _, k, v, _, _ in rows if k == InputKind.OVERRIDE_FLAG}
+    # Members: the dated programme stays, plus NHS England's OF5007 flag for this period.
+    programme = frozenset(programme_members_on(period.end_date).values_list("code", flat=True)) | {
+        code_of[o] for o, _, k, v, _, _ in rows if k == InputKind.PROGRAMME and v
+    }
+    inputs = EngineInputs(
+        organisations=orgs,
+        values=pd.DataFrame(
+            values, columns=["org_code", "metric_id", "value", "text", "reporting_date"]
+        ),
+        supplied_scores=pd.DataFrame(scores, columns=["org_code", "metric_id", "score"]),
+        override_flags=flags,
+        programme_members=programme,
+        period_end=period.end_date,
+        pinned_cut_points=period.pinned_cut_points,
+        replicates=replicates,
+    )
+    methodology_fp = methodology.fingerprint(metric_rows)
+    digest = hashlib.sha256()
+    for part in (
+        methodology_fp,
+        json.dumps(sorted(map(_canonical, values))),
+        json.dumps(sorted(map(_canonical, scores))),
+        json.dumps(sorted(flags.items())),
+        json.dumps(sorted(programme)),
+        json.dumps(period.pinned_cut_points),
+        json.dumps(orgs.values.tolist()),
+        str(replicates if replicates is not None else spec.replicates),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\x00")
+    inputs_fp = digest.hexdigest()
+    # The seed follows from the inputs, so a re-run on unchanged inputs is identical.
+    inputs.seed = int(inputs_fp[:8], 16)
+    return PreparedRun(
+        spec, methodology_fp, inputs, inputs_fp, {c: pk for pk, c in code_of.items()}
+    )
+
+
+def _canonical(row: tuple) -> list:
+    return [x.isoformat() if isinstance(x, datetime.date) else x for x in row]
+
+
+def run_segmentation(
+    *,
+    period: ReportingPeriod,
+    actor: Actor,
+    trigger: str = "command",
+    replicates: int | None = None,
+    only_if_changed: bool = False,
+) -> SegmentationRun:
+    """Segment ``period`` and make the new run current, atomically.
+
+    The run row is committed first (status ``running``) so progress is visible; the results
+    and the switch of the period's current run happen in one transaction. A failure marks
+    the run ``failed`` with the reason and leaves the previous current run in place.
+    With ``only_if_changed``, an unchanged period (same inputs fingerprint as its current
+    run) returns the current run without segmenting again.
+    """
+    with period_lock(period.pk):
+        _abandon_interrupted_runs(period)
+        period.refresh_from_db(fields=["current_run"])
+        return _run_segmentation(
+            period=period,
+            actor=actor,
+            trigger=trigger,
+            replicates=replicates,
+            only_if_changed=only_if_changed,
+        )
+
+
+@contextmanager
+def period_lock(period_id: int) -> Iterator[None]:
+    """One segmentation of a period at a time, across processes (a PostgreSQL advisory
+    lock, released when the holder ends; other databases run one process only)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [PERIOD_LOCK_SPACE, period_id])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [PERIOD_LOCK_SPACE, period_id])
+
+
+PERIOD_LOCK_SPACE = 7301
+
+
+def _abandon_interrupted_runs(period: ReportingPeriod) -> None:
+    """Runs left ``running`` for this period lost their process (the lock is free):
+    record them as failed so nobody waits for them."""
+    interrupted = SegmentationRun.objects.filter(period=period, status=RunStatus.RUNNING)
+    for run in interrupted:
+        SegmentationRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error="Interrupted: the process running it stopped before it finished.",
+        )
+        audit.record(
+            actor="system",
+            action="segmentation.interrupted",
+            obj=run,
+            before={"status": RunStatus.RUNNING},
+            after={"status": RunStatus.FAILED},
+            reason="Found unfinished when the period was segmented again",
+        )
+
+
+def _run_segmentation(
+    *,
+    period: ReportingPeriod,
+    actor: Actor,
+    trigger: str,
+    replicates: int | None,
+    only_if_changed: bool,
+) -> SegmentationRun:
+    started = time.perf_counter()
+    prepared = prepare_run(period, replicates=replicates)
+    timings = {"load_inputs_ms": _ms(started)}
+    current = period.current_run
+    if only_if_changed and current and current.inputs_fingerprint == prepared.inputs_fingerprint:
+        return current
+
+    run = SegmentationRun.objects.create(
+        period=period,
+        methodology=period.methodology,
+        methodology_fingerprint=prepared.methodology_fingerprint,
+        inputs_fingerprint=prepared.inputs_fingerprint,
+        seed=prepared.inputs.seed,
+        replicates=(
+            prepared.inputs.replicates
+            if prepared.inputs.replicates is not None
+            else prepared.spec.replicates
+        ),
+        trigger=trigger,
+        triggered_by=person_of(actor),
+        triggered_by_label=audit.actor_label(actor),
+        started_at=timezone.now(),
+    )
+    try:
+        step = time.perf_counter()
+        result = run_engine(prepared.spec, prepared.inputs)
+        timings["engine_ms"] = _ms(step)
+        step = time.perf_counter()
+        with transaction.atomic():
+            _store_results(run, result, prepared.organisation_ids)
+            timings["store_ms"] = _ms(step)
+            timings["total_ms"] = _ms(started)
+            _complete(run, result, timings)
+            previous = ReportingPeriod.objects.select_for_update().get(pk=period.pk).current_run_id
+            ReportingPeriod.objects.filter(pk=period.pk).update(current_run=run)
+            audit.record(
+                actor=actor,
+                action="segmentation.completed",
+                obj=run,
+                before={"current_run": previous},
+                after={
+                    "current_run": run.pk,
+                    "segment_counts": run.segment_counts,
+                    "cut_points": list(run.cut_points) if run.cut_points else None,
+                    "inputs_fingerprint": run.inputs_fingerprint,
+                },
+                reason=f"Segmentation of {period.label} ({trigger})",
+            )
+            _apply_consequences(run, actor)
+    except Exception as exc:
+        logger.exception("segmentation run %s failed", run.pk)
+        SegmentationRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            timings={**timings, "total_ms": _ms(started)},
+        )
+        raise
+    period.current_run = run
+    return run
+
+
+def _apply_consequences(run: SegmentationRun, actor: Actor) -> None:
+    """What follows from a completed run, inside its transaction. This is the one place
+    that orders the consequences; they never call each other:
+
+    1. the ICB segments the run computed join each ICB's segment history;
+    2. earned autonomy responds (support levels, actions, freedoms, notices), given every
+       ICB's segment as it now stands;
+    3. the delegation condition follows each ICB's latest segment.
+    """
+    record_run_icb_segments(run=run, actor=actor)
+    icb_segments = {icb_id: row.segment for icb_id, row in current_icb_segments().items()}
+    respond_to_run(run=run, actor=actor, icb_segments=icb_segments)
+    apply_conditions(actor=actor)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+def _store_results(run: SegmentationRun, result: EngineResult, org_ids: dict[str, int]) -> None:
+    """Write every metric score and assessment of ``run`` (inside the caller's transaction)."""
+    s = result.metric_scores
+    insert_frame(
+        MetricScore,
+        pd.DataFrame(
+            {
+                "run_id": run.pk,
+                "organisation_id": s["org_code"].map(org_ids).astype("int64"),
+                "metric_id": s["metric_id"].astype(str),
+                "value_id": s["value_id"].fillna("").astype(str),
+                "value": pd.to_numeric(s["value"], errors="coerce"),
+                "text": s["text"].fillna("").astype(str),
+                "score": s["score"].astype("float64"),
+                "rank": s["rank"].astype("float64"),
+                "pool_size": s["pool_size"].fillna(0).astype("int64"),
+                "method": s["method"].astype(str),
+                "low": s["low"].astype("float64"),
+                "high": s["high"].astype("float64"),
+                "domain": s["domain"].astype(str),
+                "weight": s["weight"].astype("float64"),
+                "included": s["included"].astype(bool),
+                "status": s["status"].astype(str),
+            }
+        ),
+    )
+
+    domains: dict[str, dict[str, float]] = {}
+    d = result.domain_scores.dropna(subset=["score"])
+    for code, domain, score in zip(d["org_code"], d["domain"], d["score"], strict=True):
+        domains.setdefault(code, {})[domain] = float(score)
+    a = result.assessments
+    league = result.league_table.set_index("org_code")[
+        ["rank", "rank_range_low", "rank_range_high"]
+    ]
+    placed = league.reindex(a["org_code"]).reset_index(drop=True)
+    insert_frame(
+        OrganisationAssessment,
+        pd.DataFrame(
+            {
+                "run_id": run.pk,
+                "organisation_id": a["org_code"].map(org_ids).astype("int64"),
+                "peer_group": a["peer_group"].astype(str),
+                "metric_count": a["metric_count"].astype("int64"),
+                "average_score": a["average_score"].astype("float64"),
+                "segmented": a["segmented"].astype(bool),
+                "not_segmented_reason": a["not_segmented_reason"].fillna("").astype(str),
+                "unadjusted_segment": a["unadjusted_segment"].astype("Int64"),
+                "financial_override": a["financial_override"].astype(bool),
+                "override_derived": a["override_derived"].astype(bool),
+                "override_reason": a["override_reason"].fillna("").astype(str),
+                "adjusted_segment": a["adjusted_segment"].astype("Int64"),
+                "final_segment": a["final_segment"].astype("Int64"),
+                "in_programme": a["in_programme"].astype(bool),
+                "domain_scores": [domains.get(code, {}) for code in a["org_code"]],
+                "average_range_low": a["avg_range_low"].astype("float64"),
+                "average_range_high": a["avg_range_high"].astype("float64"),
+                "league_rank": placed["rank"].astype("Int64"),
+                "rank_range_low": placed["rank_range_low"].astype("Int64"),
+                "rank_range_high": placed["rank_range_high"].astype("Int64"),
+            }
+        ),
+    )
+
+
+def _complete(run: SegmentationRun, result: EngineResult, timings: dict[str, float]) -> None:
+    counts: dict[str, int] = {}
+    for segment in result.assessments["final_segment"]:
+        key = "not segmented" if pd.isna(segment) else str(int(segment))
+        counts[key] = counts.get(key, 0) + 1
+    cut = result.cut_points
+    run.status = RunStatus.COMPLETED
+    run.finished_at = timezone.now()
+    run.timings = timings
+    run.cut_point_1, run.cut_point_2, run.cut_point_3 = (
+        (cut.t1, cut.t2, cut.t3) if cut else (None, None, None)
+    )
+    run.cut_points_source = cut.source if cut else ""
+    run.cut_points_by_peer_group = {
+        group: {"t1": c.t1, "t2": c.t2, "t3": c.t3, "source": c.source, "pool": c.pool}
+        for group, c in result.cut_points_by_peer_group.items()
+    }
+    run.organisation_count = len(result.assessments)
+    run.segment_counts = dict(sorted(counts.items()))
+    run.warnings = list(result.warnings)
+    run.save()

@@ -38,7 +38,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.test import Client
 
-    from oversight.autonomy.services import load_autonomy_policy
+    from oversight.autonomy.policy import load_autonomy_policy
     from oversight.demo import demo_rows
     from oversight.inputs import record_inputs
     from oversight.models import ReportingPeriod

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from oversight.admin import AuditedAdmin, ReadOnlyAdmin
+from systems.admin_base import AuditedAdmin, ReadOnlyAdmin
 
 from .models import (
     AgreementCondition,

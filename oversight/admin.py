@@ -1,10 +1,10 @@
 from django import forms
 from django.contrib import admin
 
-from systems import audit
-from systems.authorization import Permission, has_permission
+from systems.admin_base import AuditedAdmin, ReadOnlyAdmin
+from systems.authorization import Permission
 
-from .autonomy.services import spec_of
+from .autonomy.policy import spec_of
 from .engine.autonomy import FreedomError
 from .models import (
     CapabilityAssessment,
@@ -23,64 +23,6 @@ from .models import (
     ReportingPeriod,
     SegmentationRun,
 )
-
-
-def _staff_with(request, permission) -> bool:
-    user = request.user
-    return user.is_active and user.is_staff and has_permission(user, permission)
-
-
-class NationalViewAdmin(admin.ModelAdmin):
-    """Seen in the admin by national staff (``view_all``)."""
-
-    def has_module_permission(self, request):
-        return _staff_with(request, Permission.VIEW_ALL)
-
-    def has_view_permission(self, request, obj=None):
-        return _staff_with(request, Permission.VIEW_ALL)
-
-
-class AuditedAdmin(NationalViewAdmin):
-    """Policy edits through the admin are recorded like any other change, and need
-    ``permission`` (checked by ``has_permission``)."""
-
-    permission = Permission.MANAGE_METHODOLOGIES
-
-    def has_add_permission(self, request):
-        return _staff_with(request, self.permission)
-
-    def has_change_permission(self, request, obj=None):
-        return _staff_with(request, self.permission)
-
-    def has_delete_permission(self, request, obj=None):
-        return _staff_with(request, self.permission)
-
-    def save_model(self, request, obj, form, change):
-        before = None
-        if change:
-            original = type(obj).objects.get(pk=obj.pk)
-            before = {f: _plain(getattr(original, f)) for f in form.changed_data}
-        super().save_model(request, obj, form, change)
-        audit.record(
-            actor=request.user,
-            action=f"{obj._meta.model_name}.{'changed' if change else 'created'}",
-            obj=obj,
-            before=before,
-            after={f: _plain(getattr(obj, f)) for f in form.changed_data},
-            reason="Edited in the admin; applies from the next segmentation run",
-        )
-
-    def delete_model(self, request, obj):
-        audit.record(actor=request.user, action=f"{obj._meta.model_name}.deleted", obj=obj)
-        super().delete_model(request, obj)
-
-
-def _plain(value):
-    if hasattr(value, "pk"):
-        return value.pk
-    if isinstance(value, (str, int, float, bool, list, dict)) or value is None:
-        return value
-    return str(value)
 
 
 class MetricDefinitionInline(admin.TabularInline):
@@ -160,17 +102,6 @@ class ReportingPeriodAdmin(AuditedAdmin):
         "pinned_by_label",
         "pinned_at",
     )
-
-
-class ReadOnlyAdmin(NationalViewAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SegmentationRun)

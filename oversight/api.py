@@ -236,10 +236,6 @@ class MetricValueViewSet(ReadOnlyApiViewSet):
 # --- Runs ---------------------------------------------------------------------------------
 
 
-class CutPointsField(serializers.ListField):
-    child = serializers.FloatField()
-
-
 class RunSerializer(serializers.ModelSerializer):
     period = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     methodology = serializers.SlugRelatedField(slug_field="slug", read_only=True)

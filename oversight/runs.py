@@ -28,7 +28,7 @@ from systems import audit
 from systems.actors import Actor, person_of
 from systems.models import Organisation, OrganisationKind, existed_on_q
 
-from .autonomy.services import respond_to_run
+from .autonomy.response import respond_to_run
 from .bulk import insert_frame
 from .engine import EngineInputs, EngineResult, MethodologyNotReady, MethodologySpec, run_engine
 from .metric_ids import NOT_ENGINE_INPUTS

@@ -9,12 +9,10 @@ named in the audit log. A plain text actor is the system acting under that name 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-if TYPE_CHECKING:
-    from .models import ApiToken
+from .models import ApiToken
 
 
 @dataclass(frozen=True)

@@ -1,39 +1,29 @@
-"""Writes for earned autonomy and the oversight response.
+"""The human steps of earned autonomy and the oversight response, each checked against
+the actor's role and audited: confirming grants, Advanced Foundation Trust steps, closing
+actions, programme entry and exit, CQC ratings and capability assessments.
 
-:func:`respond_to_run` runs after every segmentation run (inside its transaction): support
-levels and the actions they open, every freedom evaluated for every organisation, grants
-created, proposed, put at risk, restored or revoked, and the people in scope notified.
-The other functions are the human steps, each audited.
+The response to a run is in :mod:`oversight.autonomy.response`; the policy in
+:mod:`oversight.autonomy.policy`.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
 from django.db import transaction
 from django.utils import timezone
 
 from core.dates import is_financial_year
-from core.errors import ApplicationError
 from systems import audit
 from systems.actors import Actor, is_system
 from systems.authorization import Permission, has_permission
-from systems.models import Organisation, OrganisationKind, Trust, host_icb_field
+from systems.models import Organisation
 
-from ..engine.autonomy import Evaluation, Facts, FreedomError, FreedomSpec, evaluate
-from ..metric_ids import CQC_OVERALL_ID
 from ..models import (
-    MetricValue,
-    OrganisationAssessment,
     ProgrammeMembership,
-    ReportingPeriod,
-    SegmentationRun,
 )
-from ..notifications import notify
+from .errors import AutonomyError
 from .models import (
     LIVE_GRANT,
     ActionEvent,
@@ -41,455 +31,14 @@ from .models import (
     AutonomyPolicy,
     CapabilityAssessment,
     CqcRating,
-    Freedom,
-    FreedomEvaluation,
     FreedomGrant,
-    GrantEvent,
     GrantStatus,
     OversightAction,
-    SupportLevel,
 )
+from .policy import AFT, MAX_REASSESSMENT_YEARS
+from .response import record_grant_event
 
-POLICY_FILE = Path(__file__).with_name("policy.yaml")
-AFT = "aft-eligibility"
-AFT_STATUS = "aft-status"
-MAX_REASSESSMENT_YEARS = 5
-
-
-class AutonomyError(ApplicationError, ValueError):
-    """A human step that cannot be taken; the message says why."""
-
-
-# --- Policy -------------------------------------------------------------------------------
-
-
-def spec_of(freedom: Freedom) -> FreedomSpec:
-    return FreedomSpec(
-        slug=freedom.slug,
-        name=freedom.name,
-        applies_to=freedom.applies_to,
-        grant=freedom.grant,
-        criteria=dict(freedom.criteria),
-        revoke_at_once_on=tuple(freedom.revoke_at_once_on),
-    )
-
-
-@transaction.atomic
-def load_autonomy_policy(*, actor: Actor, path: Path = POLICY_FILE, force: bool = False) -> str:
-    """Install ``policy.yaml``: created, replaced (a higher version, or ``force``) or kept."""
-    document = yaml.safe_load(path.read_text())
-    version = int(document["version"])
-    specs = [
-        FreedomSpec(
-            slug=f["slug"],
-            name=f["name"],
-            applies_to=f["applies_to"],
-            grant=f["grant"],
-            criteria=f.get("criteria") or {},
-            revoke_at_once_on=tuple(
-                f.get("revoke_at_once_on", ("programme", "financial_override"))
-            ),
-        )
-        for f in document["freedoms"]
-    ]
-    policy = AutonomyPolicy.objects.first()
-    if policy is not None and policy.version >= version and not force:
-        return "unchanged"
-    fields = {
-        "version": version,
-        "support": {str(k): v for k, v in document["support"].items()},
-        "capability_scale": document["capability"]["scale"],
-        "capability_areas": document["capability"]["areas"],
-    }
-    if policy is None:
-        policy = AutonomyPolicy.objects.create(**fields)
-    else:
-        AutonomyPolicy.objects.filter(pk=policy.pk).update(**fields)
-    for spec in specs:
-        Freedom.objects.update_or_create(
-            slug=spec.slug,
-            defaults={
-                "name": spec.name,
-                "applies_to": spec.applies_to,
-                "grant": spec.grant,
-                "criteria": dict(spec.criteria),
-                "revoke_at_once_on": list(spec.revoke_at_once_on),
-                "version": version,
-            },
-        )
-    audit.record(
-        actor=actor,
-        action="autonomy.policy_loaded",
-        obj=policy,
-        after={"version": version, "freedoms": [s.slug for s in specs]},
-        reason=f"Loaded from {path.name}",
-    )
-    return "loaded"
-
-
-@transaction.atomic
-def set_freedom_parameter(
-    *, freedom: Freedom, name: str, value: Any, reason: str, actor: Actor
-) -> Freedom:
-    """Change one eligibility parameter (applies from the next run); audited."""
-    if not reason.strip():
-        raise AutonomyError("Give a reason for changing a freedom's eligibility rule.")
-    freedom = Freedom.objects.select_for_update().get(pk=freedom.pk)
-    before = dict(freedom.criteria)
-    criteria = {**before, name: value}
-    try:
-        spec_of(Freedom(**{**_fields(freedom), "criteria": criteria}))
-    except FreedomError as exc:
-        raise AutonomyError(str(exc)) from exc
-    freedom.criteria = criteria
-    freedom.save(update_fields=["criteria", "updated_at"])
-    audit.record(
-        actor=actor,
-        action="freedom.changed",
-        obj=freedom,
-        before={"criteria": before},
-        after={"criteria": criteria},
-        reason=reason,
-    )
-    return freedom
-
-
-def _fields(freedom: Freedom) -> dict[str, Any]:
-    return {
-        "slug": freedom.slug,
-        "name": freedom.name,
-        "applies_to": freedom.applies_to,
-        "grant": freedom.grant,
-        "revoke_at_once_on": freedom.revoke_at_once_on,
-    }
-
-
-# --- After every run ----------------------------------------------------------------------
-
-
-@dataclass
-class Applied:
-    support_levels: int = 0
-    actions_opened: int = 0
-    evaluations: int = 0
-    changes: int = 0
-    notifications: int = 0
-
-
-def _history(run, periods_needed: int) -> dict[int, list[int | None]]:
-    """Adjusted segments per organisation, latest first: this run, then the current runs of
-    the periods before it."""
-
-    earlier = list(
-        ReportingPeriod.objects.filter(
-            start_date__lt=run.period.start_date, current_run__isnull=False
-        ).order_by("-start_date")[: max(periods_needed - 1, 0)]
-    )
-    run_ids = [run.pk] + [p.current_run_id for p in earlier]
-    rows = OrganisationAssessment.objects.filter(run_id__in=run_ids).values_list(
-        "run_id", "organisation_id", "adjusted_segment"
-    )
-    by_run: dict[int, dict[int, int | None]] = {}
-    for run_id, org_id, segment in rows:
-        by_run.setdefault(run_id, {})[org_id] = segment
-    orgs = by_run.get(run.pk, {})
-    return {org: [by_run.get(r, {}).get(org) for r in run_ids] for org in orgs}
-
-
-def latest_cqc_ratings() -> dict[int, str]:
-    """Each provider's latest CQC overall rating: recorded by national users, or uploaded
-    (``CQC_OVERALL`` in the template, dated by its reporting date)."""
-
-    dated: dict[int, tuple[datetime.date, str]] = {}
-    for org_id, rating, on in CqcRating.objects.values_list(
-        "organisation_id", "rating", "published_on"
-    ):
-        if org_id not in dated or on > dated[org_id][0]:
-            dated[org_id] = (on, rating)
-    for org_id, rating, on in (
-        MetricValue.objects.current()
-        .filter(metric_id=CQC_OVERALL_ID, reporting_date__isnull=False)
-        .values_list("organisation_id", "text", "reporting_date")
-    ):
-        if org_id not in dated or on > dated[org_id][0]:
-            dated[org_id] = (on, rating)
-    return {org_id: rating for org_id, (_, rating) in dated.items()}
-
-
-def facts_for(run: SegmentationRun, icb_segments: dict[int, int]) -> dict[int, Facts]:
-    """What is known of every organisation the run assessed; ``icb_segments`` is each
-    ICB's latest segment, computed or recorded (the run's own ICB results win)."""
-
-    freedoms = list(Freedom.objects.filter(active=True))
-    needed = max([int(f.criteria.get("consecutive_periods", 1)) for f in freedoms] + [1])
-    history = _history(run, needed)
-    assessments = list(
-        OrganisationAssessment.objects.filter(run=run).select_related("organisation")
-    )
-    cqc = latest_cqc_ratings()
-    capability: dict[int, int] = {}
-    for org_id, overall in (
-        CapabilityAssessment.objects.filter(assessor="region")
-        .order_by("organisation_id", "-financial_year", "-recorded_at")
-        .values_list("organisation_id", "overall")
-    ):
-        capability.setdefault(org_id, overall)
-    holds: dict[int, set[str]] = {}
-    for org_id in FreedomGrant.objects.filter(
-        freedom__slug=AFT, panel_decision="approved", status__in=LIVE_GRANT
-    ).values_list("organisation_id", flat=True):
-        holds.setdefault(org_id, set()).add(AFT_STATUS)
-    # An ICB's segment: this run's where its methodology segments ICBs, otherwise the latest
-    # computed or recorded one.
-    icb_segments = dict(icb_segments)
-    icb_segments.update(
-        {
-            a.organisation_id: a.final_segment
-            for a in assessments
-            if a.organisation.kind == OrganisationKind.ICB and a.segmented
-        }
-    )
-    hosts = dict(
-        Trust.objects.filter(pk__in=[a.organisation_id for a in assessments]).values_list(
-            "pk",
-            host_icb_field(run.period.end_date),
-        )
-    )
-    out = {}
-    for a in assessments:
-        is_icb = a.organisation.kind == OrganisationKind.ICB
-        out[a.organisation_id] = Facts(
-            code=a.organisation.code,
-            kind="icb" if is_icb else "provider",
-            adjusted_segments=tuple(history.get(a.organisation_id, [a.adjusted_segment])),
-            final_segment=a.final_segment,
-            in_programme=a.in_programme,
-            financial_override=a.financial_override,
-            cqc_overall=cqc.get(a.organisation_id),
-            capability_overall=capability.get(a.organisation_id),
-            icb_segment=(
-                icb_segments.get(a.organisation_id)
-                if is_icb
-                else icb_segments.get(hosts.get(a.organisation_id))
-            ),
-            holds=frozenset(holds.get(a.organisation_id, set())),
-        )
-    return out
-
-
-def respond_to_run(*, run: SegmentationRun, actor: Actor, icb_segments: dict[int, int]) -> Applied:
-    """Support levels, actions, freedom evaluations and grant changes for ``run``, given
-    each ICB's latest segment (``icb_segments``, ICB id → segment)."""
-
-    applied = Applied()
-    policy = AutonomyPolicy.objects.first()
-    if policy is None:
-        return applied
-    facts = facts_for(run, icb_segments)
-    orgs = Organisation.objects.in_bulk(list(facts))
-    # A re-run of an older period records its evaluations but does not move grants or open
-    # actions: only the latest segmented period speaks for "now".
-    latest = not ReportingPeriod.objects.filter(
-        start_date__gt=run.period.start_date, current_run__isnull=False
-    ).exists()
-    today = timezone.localdate()
-    notices: list[tuple[Organisation, str, str]] = []
-
-    already_open: dict[int, set[str]] = {}
-    for org_id, kind in OversightAction.objects.filter(
-        organisation_id__in=list(facts), status=ActionStatus.OPEN
-    ).values_list("organisation_id", "kind"):
-        already_open.setdefault(org_id, set()).add(kind)
-    levels = []
-    for org_id, f in facts.items():
-        if f.final_segment is None:
-            continue
-        response = policy.support.get(str(f.final_segment), {})
-        levels.append(
-            SupportLevel(
-                run=run,
-                organisation_id=org_id,
-                final_segment=f.final_segment,
-                level=response.get("level", ""),
-            )
-        )
-        if not latest:
-            continue
-        open_kinds = already_open.get(org_id, set())
-        for spec in response.get("actions", []):
-            if spec["kind"] in open_kinds:
-                continue
-            action = OversightAction.objects.create(
-                organisation_id=org_id,
-                kind=spec["kind"],
-                title=spec["title"],
-                opened_by_run=run,
-                segment=f.final_segment,
-                board_owner_required=bool(spec.get("board_owner")),
-                due_date=today + datetime.timedelta(days=int(spec.get("due_days", 90))),
-            )
-            ActionEvent.objects.create(
-                action=action,
-                actor_label=audit.actor_label(actor),
-                change="opened",
-                note=f"Segment {f.final_segment} in {run.period.label} (run {run.pk})",
-            )
-            applied.actions_opened += 1
-            notices.append(
-                (
-                    orgs[org_id],
-                    f"Action opened: {spec['title']}",
-                    f"Segment {f.final_segment} in {run.period.label}.",
-                )
-            )
-    SupportLevel.objects.bulk_create(levels)
-    applied.support_levels = len(levels)
-
-    evaluations = []
-    for freedom in Freedom.objects.filter(active=True):
-        spec = spec_of(freedom)
-        live = {
-            g.organisation_id: g
-            for g in FreedomGrant.objects.filter(
-                freedom=freedom, status__in=LIVE_GRANT
-            ).select_related("at_risk_since")
-        }
-        for org_id, f in facts.items():
-            if f.kind != spec.applies_to:
-                continue
-            result = evaluate(spec, f)
-            criteria = [c.as_dict() for c in result.criteria]
-            evaluations.append(
-                FreedomEvaluation(
-                    run=run,
-                    freedom=freedom,
-                    organisation_id=org_id,
-                    eligible=result.eligible,
-                    criteria=criteria,
-                )
-            )
-            if latest:
-                change = _transition(freedom, live.get(org_id), org_id, result, run, actor)
-                if change:
-                    applied.changes += 1
-                    if change[0] in (GrantStatus.AT_RISK, GrantStatus.REVOKED):
-                        notices.append(
-                            (orgs[org_id], f"{freedom.name}: {change[0].label}", change[1])
-                        )
-    FreedomEvaluation.objects.bulk_create(evaluations, batch_size=2000)
-    applied.evaluations = len(evaluations)
-
-    if latest:
-        notices += _segment_moves(run, facts, orgs)
-        applied.notifications = notify(notices)
-    audit.record(
-        actor=actor,
-        action="autonomy.applied",
-        obj=run,
-        after={
-            "support_levels": applied.support_levels,
-            "actions_opened": applied.actions_opened,
-            "evaluations": applied.evaluations,
-            "grant_changes": applied.changes,
-            "notifications": applied.notifications,
-        },
-        reason=f"Oversight response and freedoms after run {run.pk}",
-    )
-    return applied
-
-
-def _event(grant, status_from, status_to, run, result: Evaluation | None, reason, actor):
-    GrantEvent.objects.create(
-        grant=grant,
-        status_from=status_from,
-        status_to=status_to,
-        run=run,
-        criteria=[c.as_dict() for c in result.criteria] if result else [],
-        reason=reason,
-        actor_label=audit.actor_label(actor),
-    )
-
-
-def _transition(freedom, grant, org_id, result: Evaluation, run, actor):
-    """Move a grant for one run's evaluation; returns (new status, reason) or None."""
-    failing = "; ".join(f"{c.name}: {c.value!r} (needs {c.required})" for c in result.failing)
-    if result.eligible:
-        if grant is None:
-            status = (
-                GrantStatus.PROPOSED if freedom.grant == "confirmation" else GrantStatus.GRANTED
-            )
-            grant = FreedomGrant.objects.create(
-                freedom=freedom,
-                organisation_id=org_id,
-                status=status,
-                status_reason="Eligible"
-                + (": awaiting confirmation" if status == "proposed" else ""),
-                created_by_run=run,
-            )
-            _event(grant, "", status, run, result, grant.status_reason, actor)
-            return status, grant.status_reason
-        if grant.status == GrantStatus.AT_RISK:
-            grant.status, grant.at_risk_since, grant.status_reason = (
-                "granted",
-                None,
-                "Eligible again",
-            )
-            grant.save()
-            _event(grant, "at_risk", "granted", run, result, "Eligible again", actor)
-            return GrantStatus.GRANTED, "Eligible again"
-        return None
-    if grant is None:
-        return None
-    before = grant.status
-    if before == GrantStatus.PROPOSED:
-        new, reason = GrantStatus.LAPSED, f"No longer eligible before confirmation: {failing}"
-    elif result.revoke_at_once:
-        new, reason = GrantStatus.REVOKED, f"Revoked at once: {result.revoke_at_once}"
-    elif before == GrantStatus.GRANTED:
-        new, reason = GrantStatus.AT_RISK, f"Not eligible in {run.period.label}: {failing}"
-    elif grant.at_risk_since_id and run.period.start_date > grant.at_risk_since.start_date:
-        new, reason = GrantStatus.REVOKED, f"Not eligible for a second period: {failing}"
-    else:
-        return None  # the period that put it at risk, evaluated again
-    grant.status, grant.status_reason = new, reason
-    grant.at_risk_since = run.period if new == GrantStatus.AT_RISK else grant.at_risk_since
-    grant.save()
-    _event(grant, before, new, run, result, reason, actor)
-    return new, reason
-
-
-def _segment_moves(run, facts, orgs) -> list[tuple[Organisation, str, str]]:
-
-    previous = (
-        ReportingPeriod.objects.filter(
-            start_date__lt=run.period.start_date, current_run__isnull=False
-        )
-        .order_by("-start_date")
-        .first()
-    )
-    if previous is None:
-        return []
-    before = dict(
-        OrganisationAssessment.objects.filter(run_id=previous.current_run_id).values_list(
-            "organisation_id", "final_segment"
-        )
-    )
-    notices = []
-    for org_id, f in facts.items():
-        old = before.get(org_id)
-        if old is not None and f.final_segment is not None and old != f.final_segment:
-            notices.append(
-                (
-                    orgs[org_id],
-                    f"Segment {old} → {f.final_segment}",
-                    f"{orgs[org_id].name} moved from segment {old} in {previous.label} to "
-                    f"segment {f.final_segment} in {run.period.label}.",
-                )
-            )
-    return notices
-
-
-# --- Human steps ----------------------------------------------------------------------------
+__all__ = ["AutonomyError"]
 
 
 def _require(actor: Actor, permission: str, organisation: Organisation) -> None:
@@ -512,7 +61,7 @@ def confirm_grant(*, grant: FreedomGrant, actor: Actor, reason: str, confirm: bo
     grant.status, grant.status_reason = new, reason
     grant.confirmed_by_label, grant.confirmed_at = audit.actor_label(actor), timezone.now()
     grant.save()
-    _event(grant, GrantStatus.PROPOSED, new, None, None, reason, actor)
+    record_grant_event(grant, GrantStatus.PROPOSED, new, None, None, reason, actor)
     audit.record(
         actor=actor,
         action=f"freedom.{'confirmed' if confirm else 'declined'}",
@@ -632,7 +181,9 @@ def enter_programme(
         before = grant.status
         grant.status, grant.status_reason = GrantStatus.REVOKED, "Entered the programme"
         grant.save()
-        _event(grant, before, GrantStatus.REVOKED, None, None, "Entered the programme", actor)
+        record_grant_event(
+            grant, before, GrantStatus.REVOKED, None, None, "Entered the programme", actor
+        )
     audit.record(
         actor=actor,
         action="programme.entered",

@@ -68,7 +68,7 @@ class Universe:
 def build_universe() -> Universe:
     from django.contrib.auth import get_user_model
 
-    from oversight.autonomy.services import load_autonomy_policy
+    from oversight.autonomy.policy import load_autonomy_policy
     from oversight.inputs import record_inputs
     from oversight.models import MetricDefinition, MetricValue, ReportingPeriod
     from oversight.runs import run_segmentation

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from oversight.autonomy.services import load_autonomy_policy
+from oversight.autonomy.policy import load_autonomy_policy
 from oversight.demo import demo_rows
 from oversight.inputs import record_inputs
 from oversight.models import MetricUpload, ReportingPeriod

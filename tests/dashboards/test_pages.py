@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from openpyxl import load_workbook
 
 from core.tables import Column, Table
-from oversight.autonomy.services import load_autonomy_policy
+from oversight.autonomy.policy import load_autonomy_policy
 from oversight.demo import demo_rows
 from oversight.inputs import record_inputs
 from oversight.models import ReportingPeriod

@@ -9,13 +9,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from oversight.autonomy.policy import load_autonomy_policy
 from oversight.autonomy.services import (
     AutonomyError,
     close_action,
     confirm_grant,
     enter_programme,
     leave_programme,
-    load_autonomy_policy,
     record_aft_step,
     record_capability,
     record_cqc_rating,
@@ -346,7 +346,7 @@ def test_cqc_overall_ratings_arrive_in_the_template(universe, tmp_path):
     )
     received = receive_upload(content=good, filename="cqc2.csv", actor="t", enqueue=False)
     assert process_upload(upload_id=received.upload.pk).status == "done"
-    from oversight.autonomy.services import latest_cqc_ratings
+    from oversight.autonomy.response import latest_cqc_ratings
 
     assert latest_cqc_ratings()[universe[C].pk] == "Outstanding"
     assert latest_cqc_ratings()[universe[A].pk] == "Good"  # recorded by a national user

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from oversight.autonomy.services import load_autonomy_policy
+from oversight.autonomy.policy import load_autonomy_policy
 
 
 class Command(BaseCommand):

@@ -2,7 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oversight.autonomy.services import AutonomyError, set_freedom_parameter
+from oversight.autonomy.errors import AutonomyError
+from oversight.autonomy.policy import set_freedom_parameter
 from oversight.models import Freedom
 
 

@@ -25,3 +25,17 @@ class ApplicationError(Exception):
     @property
     def message(self) -> str:
         return str(self)
+
+
+def require_reason(
+    reason: str,
+    message: str,
+    error: type[ApplicationError] = ApplicationError,
+    field: str = "reason",
+) -> str:
+    """``reason`` without surrounding space; a blank one is refused with ``message`` (as
+    ``error``, naming the input ``field``)."""
+    text = (reason or "").strip()
+    if not text:
+        raise error(message, field=field)
+    return text

@@ -40,6 +40,17 @@ def load_demo_delegation(regions: tuple[str, ...] | None = None) -> dict[str, in
     load_delegation_data(actor=DEMO)
     if DelegationAgreement.objects.exists():
         return {"agreements": 0}
+    made = _agreements(regions)
+    notts = IntegratedCareBoard.objects.get(code="QT1")
+    _developmental_arrangement(notts)
+    _collaborations()
+    _segments(regions)
+    _change_requests(notts)
+    return {"agreements": made}
+
+
+def _agreements(regions: tuple[str, ...] | None) -> int:
+    """Signed, in-force agreements for every year, ICB and region delegated."""
     made = 0
     years = (
         ("2024/25", datetime.date(2024, 4, 1)),
@@ -62,7 +73,10 @@ def load_demo_delegation(regions: tuple[str, ...] | None = None) -> dict[str, in
             )
             bring_into_force(actor=DEMO, agreement=agreement)
             made += 1
-    notts = IntegratedCareBoard.objects.get(code="QT1")
+    return made
+
+
+def _developmental_arrangement(notts: IntegratedCareBoard) -> None:
     current = DelegationAgreement.objects.get(icb=notts, financial_year="2026/27")
     add_developmental_arrangement(
         actor=DEMO,
@@ -73,6 +87,9 @@ def load_demo_delegation(regions: tuple[str, ...] | None = None) -> dict[str, in
         agreed_by="Midlands regional director (synthetic)",
         review_date=datetime.date(2027, 1, 31),
     )
+
+
+def _collaborations() -> None:
     midlands = list(
         IntegratedCareBoard.objects.existing_on(datetime.date(2026, 4, 1)).filter(
             region__ods_code="Y60"
@@ -95,6 +112,9 @@ def load_demo_delegation(regions: tuple[str, ...] | None = None) -> dict[str, in
         recorded_by_label=DEMO,
     )
     east.members.set(IntegratedCareBoard.objects.filter(code__in=EAST_BEFORE_2026))
+
+
+def _segments(regions: tuple[str, ...] | None) -> None:
     for code, segment in DEMO_SEGMENTS.items():
         icb = IntegratedCareBoard.objects.filter(code=code).first()
         if icb is None or (regions is not None and icb.region.ods_code not in regions):
@@ -106,6 +126,9 @@ def load_demo_delegation(regions: tuple[str, ...] | None = None) -> dict[str, in
             source="Synthetic demonstration segment",
             as_of=datetime.date(2026, 7, 1),
         )
+
+
+def _change_requests(notts: IntegratedCareBoard) -> None:
     critical_care = SpecialisedService.objects.get(name="Adult critical care")
     renal = SpecialisedService.objects.get(name="Adult specialist renal services")
     raise_change_request(
@@ -139,4 +162,3 @@ def load_demo_delegation(regions: tuple[str, ...] | None = None) -> dict[str, in
         changes_overall_spend=True,
         intended_start=datetime.date(2027, 3, 1),
     )
-    return {"agreements": made}

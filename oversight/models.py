@@ -614,7 +614,8 @@ class Notification(models.Model):
         return self.subject
 
 
-# Earned autonomy and the oversight response (kept in their own module).
+# Earned autonomy's models belong to this app (label "oversight") but live in their own
+# module; importing them here registers them with Django (docs/adr/0013).
 from .autonomy.models import (  # noqa: E402, F401
     ActionEvent,
     ActionStatus,

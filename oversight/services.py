@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.dates import quarter_dates
-from core.errors import ApplicationError
+from core.errors import ApplicationError, require_reason
 from systems import audit
 from systems.actors import Actor, person_of
 
@@ -228,8 +228,7 @@ def pin_cut_points(
 ) -> ReportingPeriod:
     """Pin explicit cut points for a period; they win over computed or fixed ones."""
     t1, t2, t3 = (Decimal(str(round(float(t), 2))) for t in cut_points)
-    if not reason.strip():
-        raise CutPointError("A reason is required to pin cut points.")
+    require_reason(reason, "A reason is required to pin cut points.", CutPointError)
     if not (Decimal(1) <= t1 < t2 < t3 <= Decimal(4)):
         raise CutPointError(
             f"Cut points must rise strictly within 1.00 to 4.00; got {t1}, {t2}, {t3}."
@@ -255,8 +254,7 @@ def pin_cut_points(
 
 @transaction.atomic
 def clear_cut_points(*, period: ReportingPeriod, reason: str, actor: Actor) -> ReportingPeriod:
-    if not reason.strip():
-        raise CutPointError("A reason is required to clear pinned cut points.")
+    require_reason(reason, "A reason is required to clear pinned cut points.", CutPointError)
     period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
     before = _pin_state(period)
     period.pinned_t1 = period.pinned_t2 = period.pinned_t3 = None

@@ -20,6 +20,6 @@ def segment_period(period_id: int, trigger: str = "task", only_if_changed: bool 
 @shared_task(acks_late=True)
 def process_upload(upload_id: int) -> str:
     """Validate, import and recompute one upload; safe to run again (it resumes)."""
-    from .uploads.services import process_upload as process
+    from .uploads.services import process_upload as process  # lazy: the service enqueues this task
 
     return process(upload_id=upload_id).status

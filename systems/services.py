@@ -112,7 +112,36 @@ def load_reference_data(
         )
         for row in data.icbs
     }
-    for row in data.trusts:
+    _load_trusts(data.trusts, regions, icbs, summary)
+    organisations = {o.code: o for o in Organisation.objects.only("id", "code")}
+    for row in data.successions:
+        _upsert(
+            Succession,
+            {
+                "predecessor": organisations[row.predecessor],
+                "successor": organisations[row.successor],
+            },
+            {"date": row.date, "succession_type": row.succession_type},
+            summary,
+            "succession",
+        )
+
+    if summary.changed:
+        audit.record(
+            actor=actor,
+            action="reference_data.loaded",
+            object_type="systems.reference_data",
+            object_repr=str(directory.name),
+            after=summary.as_dict(),
+            reason="Organisation reference data loaded from the repository's CSV files",
+        )
+    return summary
+
+
+def _load_trusts(
+    rows: list[Any], regions: dict[str, Region], icbs: dict[str, Any], summary: LoadSummary
+) -> None:
+    for row in rows:
         _upsert(
             Trust,
             {"code": row.code},
@@ -138,29 +167,6 @@ def load_reference_data(
             summary,
             "trust",
         )
-    organisations = {o.code: o for o in Organisation.objects.only("id", "code")}
-    for row in data.successions:
-        _upsert(
-            Succession,
-            {
-                "predecessor": organisations[row.predecessor],
-                "successor": organisations[row.successor],
-            },
-            {"date": row.date, "succession_type": row.succession_type},
-            summary,
-            "succession",
-        )
-
-    if summary.changed:
-        audit.record(
-            actor=actor,
-            action="reference_data.loaded",
-            object_type="systems.reference_data",
-            object_repr=str(directory.name),
-            after=summary.as_dict(),
-            reason="Organisation reference data loaded from the repository's CSV files",
-        )
-    return summary
 
 
 # --- Roles and API tokens -----------------------------------------------------------------

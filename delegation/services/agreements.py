@@ -77,16 +77,7 @@ def create_agreement(
         )
     if DelegationAgreement.objects.filter(icb=icb, financial_year=financial_year).exists():
         raise DelegationError(f"{icb.name} already has a {financial_year} agreement.")
-    if template is None:
-        template = (
-            AgreementTemplate.objects.filter(financial_year=financial_year)
-            .order_by("-published_on", "-id")
-            .first()
-        )
-        if template is None:
-            raise DelegationError(
-                f"No agreement template for {financial_year} is loaded; add one first."
-            )
+    template = template or _template_for(financial_year)
     agreement = DelegationAgreement.objects.create(
         icb=icb,
         financial_year=financial_year,
@@ -95,33 +86,11 @@ def create_agreement(
         ends_on=end,
         created_by_label=audit.actor_label(actor),
     )
-    predecessor_ids = Succession.objects.filter(
-        successor=icb, date__lte=start, date__gt=start - datetime.timedelta(days=366)
-    ).values_list("predecessor_id", flat=True)
-    previous_year = f"{start.year - 1}/{start.year % 100:02d}"
-    predecessors = list(
-        DelegationAgreement.objects.filter(
-            icb_id__in=list(predecessor_ids), financial_year=previous_year
-        )
-    )
+    predecessors = _predecessor_agreements(icb, start)
     agreement.predecessors.set(predecessors)
     dates = delegation_dates(icb.region_id)
     if services is None:
-        # Every delegable service delegated in the region by the year's end: valid by
-        # construction, so written in one statement.
-        lines = [
-            AgreementService(
-                agreement=agreement,
-                service=service,
-                effective_from=max(dates[service.tranche], start),
-            )
-            for service in SpecialisedService.objects.filter(
-                status=ServiceStatus.DELEGABLE, retired_on__isnull=True
-            )
-            if service.tranche in dates and dates[service.tranche] <= end
-        ]
-        AgreementService.objects.bulk_create(lines)
-        scheduled = len(lines)
+        scheduled = _schedule_default(agreement, dates)
     else:
         services = list(services)
         for service in services:
@@ -139,6 +108,55 @@ def create_agreement(
         },
     )
     return agreement
+
+
+def _template_for(financial_year: str) -> AgreementTemplate:
+    template = (
+        AgreementTemplate.objects.filter(financial_year=financial_year)
+        .order_by("-published_on", "-id")
+        .first()
+    )
+    if template is None:
+        raise DelegationError(
+            f"No agreement template for {financial_year} is loaded; add one first."
+        )
+    return template
+
+
+def _predecessor_agreements(
+    icb: IntegratedCareBoard, start: datetime.date
+) -> list[DelegationAgreement]:
+    """The previous year's agreements of the ICBs that merged into ``icb`` in the year
+    before ``start``."""
+    predecessor_ids = Succession.objects.filter(
+        successor=icb, date__lte=start, date__gt=start - datetime.timedelta(days=366)
+    ).values_list("predecessor_id", flat=True)
+    previous_year = f"{start.year - 1}/{start.year % 100:02d}"
+    return list(
+        DelegationAgreement.objects.filter(
+            icb_id__in=list(predecessor_ids), financial_year=previous_year
+        )
+    )
+
+
+def _schedule_default(agreement: DelegationAgreement, dates: dict[str, datetime.date]) -> int:
+    """Every delegable service delegated in the region by the year's end, each from the
+    later of the year's start and its delegation date: valid by construction, so written
+    in one statement."""
+    start, end = agreement.starts_on, agreement.ends_on
+    lines = [
+        AgreementService(
+            agreement=agreement,
+            service=service,
+            effective_from=max(dates[service.tranche], start),
+        )
+        for service in SpecialisedService.objects.filter(
+            status=ServiceStatus.DELEGABLE, retired_on__isnull=True
+        )
+        if service.tranche in dates and dates[service.tranche] <= end
+    ]
+    AgreementService.objects.bulk_create(lines)
+    return len(lines)
 
 
 def _schedule(

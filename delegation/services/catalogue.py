@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from core.errors import require_reason
 from systems import audit
 from systems.actors import Actor
 from systems.authorization import Permission
@@ -118,8 +119,7 @@ def change_service(
     unknown = set(changes) - allowed
     if unknown:
         raise DelegationError(f"These cannot be changed here: {', '.join(sorted(unknown))}.")
-    if not reason.strip():
-        raise DelegationError("Give the reason for the change.")
+    require_reason(reason, "Give the reason for the change.", DelegationError)
     service = SpecialisedService.objects.select_for_update().get(pk=service.pk)
     before = _service_state(service)
     merged = {**{k: getattr(service, k) for k in allowed}, **changes}
@@ -155,8 +155,7 @@ def retire_service(
 ) -> SpecialisedService:
     """Take a service out of the catalogue from ``on``: it can no longer be scheduled."""
     _require(actor, Permission.MANAGE_METHODOLOGIES, what="change the services catalogue")
-    if not reason.strip():
-        raise DelegationError("Give the reason for retiring the service.")
+    require_reason(reason, "Give the reason for retiring the service.", DelegationError)
     service = SpecialisedService.objects.select_for_update().get(pk=service.pk)
     before = _service_state(service)
     service.retired_on, service.retired_reason = on, reason

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import require_reason
 from oversight.notifications import notify, notify_person
 from systems import audit
 from systems.actors import Actor, is_system, person_of
@@ -21,6 +22,7 @@ from ..models import (
     AgreementCondition,
     ChangeRequestEvent,
     CommissioningChangeRequest,
+    DelegationAgreement,
     RequestStatus,
     SpecialisedService,
 )
@@ -62,6 +64,44 @@ def _pounds(value: Any) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
+def _agreement_delegating(
+    icb: IntegratedCareBoard, services: list[SpecialisedService], on: datetime.date
+) -> DelegationAgreement:
+    """The ICB's agreement in force, refusing unless it delegates every service on ``on``."""
+    agreement = in_force_agreement(icb.pk)
+    if agreement is None:
+        raise DelegationError(
+            f"{icb.name} has no delegation agreement in force, so NHS England commissions "
+            "these services; there is nothing to change through a request."
+        )
+    scheduled = {
+        line.service_id
+        for line in agreement.schedule.all()
+        if line.effective_from <= on and (line.effective_to is None or line.effective_to >= on)
+    }
+    outside = [s.name for s in services if s.pk not in scheduled]
+    if outside:
+        raise DelegationError(
+            f"Not delegated to {icb.name} on {on:%-d %B %Y} under {agreement}: "
+            + ", ".join(outside)
+            + "."
+        )
+    return agreement
+
+
+def _raised_note(
+    icb: IntegratedCareBoard, condition: AgreementCondition | None, needs_approval: bool
+) -> str:
+    if needs_approval:
+        return (
+            f"{condition.rule.name} is in force and overall spend changes: awaits the "
+            f"{icb.region.name} regional director's decision."
+        )
+    if condition is not None:
+        return "No approval needed: overall spend does not change."
+    return "No approval needed: no spending condition is in force."
+
+
 @transaction.atomic
 def raise_change_request(
     *,
@@ -83,25 +123,7 @@ def raise_change_request(
     if not title.strip() or not description.strip():
         raise DelegationError("Give the change a title and describe it.")
     amount = _pounds(annual_spend_effect)
-    agreement = in_force_agreement(icb.pk)
-    if agreement is None:
-        raise DelegationError(
-            f"{icb.name} has no delegation agreement in force, so NHS England commissions "
-            "these services; there is nothing to change through a request."
-        )
-    scheduled = {
-        line.service_id
-        for line in agreement.schedule.all()
-        if line.effective_from <= intended_start
-        and (line.effective_to is None or line.effective_to >= intended_start)
-    }
-    outside = [s.name for s in services if s.pk not in scheduled]
-    if outside:
-        raise DelegationError(
-            f"Not delegated to {icb.name} on {intended_start:%-d %B %Y} under {agreement}: "
-            + ", ".join(outside)
-            + "."
-        )
+    agreement = _agreement_delegating(icb, services, intended_start)
     condition = (
         AgreementCondition.objects.filter(agreement=agreement, lifted_at__isnull=True)
         .select_related("rule")
@@ -124,19 +146,7 @@ def raise_change_request(
         raised_by_label=audit.actor_label(actor),
     )
     request.services.set(services)
-    note = (
-        f"{condition.rule.name} is in force and overall spend changes: awaits the "
-        f"{icb.region.name} regional director's decision."
-        if needs_approval
-        else (
-            "No approval needed: "
-            + (
-                "overall spend does not change."
-                if condition is not None
-                else "no spending condition is in force."
-            )
-        )
-    )
+    note = _raised_note(icb, condition, needs_approval)
     ChangeRequestEvent.objects.create(
         request=request, status_to=status, actor_label=audit.actor_label(actor), note=note
     )
@@ -182,8 +192,7 @@ def decide_change_request(
             f"This request is {request.get_status_display().lower()}; it is not awaiting a "
             "decision."
         )
-    if not reason.strip():
-        raise DelegationError("Give the reason for the decision.")
+    require_reason(reason, "Give the reason for the decision.", DelegationError)
     request.decided_by = actor
     request.decided_by_label = audit.actor_label(actor)
     request.decided_at = timezone.now()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import require_reason
 from oversight.models import OrganisationAssessment, SegmentationRun
 from oversight.notifications import notify, notify_person
 from systems import audit
@@ -246,8 +247,7 @@ def set_condition_segments(
     segments = sorted(set(segments))
     if not segments or any(s not in (1, 2, 3, 4, 5) for s in segments):
         raise DelegationError("The segments must be among 1 to 5.")
-    if not reason.strip():
-        raise DelegationError("Give the reason for the change.")
+    require_reason(reason, "Give the reason for the change.", DelegationError)
     before = {"segments": rule.segments, "version": rule.version}
     rule.segments, rule.version = segments, rule.version + 1
     rule.save(update_fields=["segments", "version", "updated_at"])

@@ -105,7 +105,18 @@ def read_delegation_data(
 ) -> DelegationData:
     """Every file checked, every problem reported together; raises on any problem."""
     problems: list[str] = []
-    data = DelegationData()
+    data = DelegationData(
+        services=_read_services(services_path, problems),
+        timeline=_read_timeline(timeline_path, problems),
+        policy=_read_policy(policy_path, problems),
+    )
+    if problems:
+        raise DelegationDataError(problems)
+    return data
+
+
+def _read_services(services_path: Path, problems: list[str]) -> list[ServiceRow]:
+    services: list[ServiceRow] = []
     seen_names: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
     for line, row in _csv_rows(services_path, SERVICE_COLUMNS, problems):
@@ -145,7 +156,7 @@ def read_delegation_data(
             status=row["status"], highly_specialised=highly, tranche=row["tranche"]
         ):
             problems.append(f"{services_path.name}, row {line}: {problem}")
-        data.services.append(
+        services.append(
             ServiceRow(
                 name=name,
                 code=code,
@@ -156,6 +167,11 @@ def read_delegation_data(
                 source=row.get("source", ""),
             )
         )
+    return services
+
+
+def _read_timeline(timeline_path: Path, problems: list[str]) -> list[TimelineRow]:
+    timeline: list[TimelineRow] = []
     regions = set(Region.objects.values_list("ods_code", flat=True))
     for line, row in _csv_rows(timeline_path, TIMELINE_COLUMNS, problems):
         ok = True
@@ -195,9 +211,13 @@ def read_delegation_data(
             _bad(problems, timeline_path, line, "starts_on", row["starts_on"], "YYYY-MM-DD")
             ok = False
         if ok:
-            data.timeline.append(
+            timeline.append(
                 TimelineRow(row["region_ods_code"], row["tranche"], row["arrangement"], starts_on)
             )
+    return timeline
+
+
+def _read_policy(policy_path: Path, problems: list[str]) -> dict[str, Any]:
     try:
         policy = yaml.safe_load(policy_path.read_text()) or {}
         int(policy["version"])
@@ -207,14 +227,12 @@ def read_delegation_data(
                 problems.append(f"{policy_path.name}: {rule['slug']}: segments must be 1 to 5")
         for template in policy.get("templates", []):
             financial_year_bounds(template["financial_year"])
-        data.policy = policy
+        return policy
     except FileNotFoundError:
         problems.append(f"{policy_path.name}: file not found")
     except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         problems.append(f"{policy_path.name}: not a valid delegation policy ({exc})")
-    if problems:
-        raise DelegationDataError(problems)
-    return data
+    return {}
 
 
 @transaction.atomic
@@ -230,9 +248,19 @@ def load_delegation_data(
     then by name; services missing from the file are kept (national users retire them)."""
     data = read_delegation_data(services_path, timeline_path, policy_path)
     counts = {"services_created": 0, "services_updated": 0, "timeline": 0, "rules": 0}
+    _install_services(actor, data.services, services_path.name, counts)
+    _install_timeline(actor, data.timeline, timeline_path.name, counts)
+    _install_rules(actor, data.policy, policy_path.name, counts)
+    _install_templates(actor, data.policy, policy_path.name)
+    return counts
+
+
+def _install_services(
+    actor: Actor, services: list[ServiceRow], source: str, counts: dict[str, int]
+) -> None:
     by_code = {s.code: s for s in SpecialisedService.objects.exclude(code="")}
     by_name = {s.name.lower(): s for s in SpecialisedService.objects.all()}
-    for row in data.services:
+    for row in services:
         fields = {
             "name": row.name,
             "code": row.code,
@@ -251,7 +279,7 @@ def load_delegation_data(
                 action="delegation.service_added",
                 obj=service,
                 after=fields,
-                reason=f"Loaded from {services_path.name}",
+                reason=f"Loaded from {source}",
             )
             continue
         before = {k: getattr(existing, k) for k in fields}
@@ -265,15 +293,20 @@ def load_delegation_data(
                 obj=existing,
                 before=before,
                 after=fields,
-                reason=f"Loaded from {services_path.name}",
+                reason=f"Loaded from {source}",
             )
+
+
+def _install_timeline(
+    actor: Actor, timeline: list[TimelineRow], source: str, counts: dict[str, int]
+) -> None:
     regions = dict(Region.objects.values_list("ods_code", "pk"))
-    for row in data.timeline:
+    for row in timeline:
         step, created = DelegationTimeline.objects.get_or_create(
             region_id=regions[row.region_ods_code],
             tranche=row.tranche,
             arrangement=row.arrangement,
-            defaults={"starts_on": row.starts_on, "source": timeline_path.name},
+            defaults={"starts_on": row.starts_on, "source": source},
         )
         if not created and step.starts_on != row.starts_on:
             audit.record(
@@ -282,13 +315,18 @@ def load_delegation_data(
                 obj=step,
                 before={"starts_on": step.starts_on.isoformat()},
                 after={"starts_on": row.starts_on.isoformat()},
-                reason=f"Loaded from {timeline_path.name}",
+                reason=f"Loaded from {source}",
             )
             DelegationTimeline.objects.filter(pk=step.pk).update(starts_on=row.starts_on)
             created = True
         counts["timeline"] += int(created)
-    version = int(data.policy["version"])
-    for rule in data.policy["conditions"]:
+
+
+def _install_rules(
+    actor: Actor, policy: dict[str, Any], source: str, counts: dict[str, int]
+) -> None:
+    version = int(policy["version"])
+    for rule in policy["conditions"]:
         existing = ConditionRule.objects.filter(slug=rule["slug"]).first()
         if existing is not None and existing.version >= version:
             continue
@@ -308,9 +346,12 @@ def load_delegation_data(
             if existing
             else None,
             after=values,
-            reason=f"Loaded from {policy_path.name}",
+            reason=f"Loaded from {source}",
         )
-    for template in data.policy.get("templates", []):
+
+
+def _install_templates(actor: Actor, policy: dict[str, Any], source: str) -> None:
+    for template in policy.get("templates", []):
         saved, created = AgreementTemplate.objects.get_or_create(
             version=template["version"],
             defaults={
@@ -325,6 +366,5 @@ def load_delegation_data(
                 action="delegation.template_added",
                 obj=saved,
                 after={"financial_year": saved.financial_year},
-                reason=f"Loaded from {policy_path.name}",
+                reason=f"Loaded from {source}",
             )
-    return counts

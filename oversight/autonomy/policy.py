@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from django.db import transaction
 
+from core.errors import require_reason
 from systems import audit
 from systems.actors import Actor
 
@@ -94,8 +95,9 @@ def set_freedom_parameter(
     *, freedom: Freedom, name: str, value: Any, reason: str, actor: Actor
 ) -> Freedom:
     """Change one eligibility parameter (applies from the next run); audited."""
-    if not reason.strip():
-        raise AutonomyError("Give a reason for changing a freedom's eligibility rule.")
+    require_reason(
+        reason, "Give a reason for changing a freedom's eligibility rule.", AutonomyError
+    )
     freedom = Freedom.objects.select_for_update().get(pk=freedom.pk)
     before = dict(freedom.criteria)
     criteria = {**before, name: value}

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.dates import is_financial_year
+from core.errors import require_reason
 from systems import audit
 from systems.actors import Actor, is_system
 from systems.authorization import Permission, has_permission
@@ -55,8 +56,7 @@ def confirm_grant(*, grant: FreedomGrant, actor: Actor, reason: str, confirm: bo
     grant = FreedomGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.status != GrantStatus.PROPOSED:
         raise AutonomyError(f"This grant is {grant.get_status_display().lower()}, not proposed.")
-    if not reason.strip():
-        raise AutonomyError("Give the reason for the decision.")
+    require_reason(reason, "Give the reason for the decision.", AutonomyError)
     new = GrantStatus.GRANTED if confirm else GrantStatus.DECLINED
     grant.status, grant.status_reason = new, reason
     grant.confirmed_by_label, grant.confirmed_at = audit.actor_label(actor), timezone.now()
@@ -139,8 +139,7 @@ def record_aft_step(
 def close_action(*, action: OversightAction, actor: Actor, note: str) -> OversightAction:
 
     _require(actor, Permission.MANAGE_ACTIONS, action.organisation)
-    if not note.strip():
-        raise AutonomyError("Closing an action needs a note saying why.")
+    require_reason(note, "Closing an action needs a note saying why.", AutonomyError, "note")
     action = OversightAction.objects.select_for_update().get(pk=action.pk)
     if action.status == ActionStatus.CLOSED:
         raise AutonomyError("This action is already closed.")
@@ -169,8 +168,7 @@ def enter_programme(
     organisation is revoked at once."""
 
     _require(actor, Permission.MANAGE_PROGRAMME, organisation)
-    if not reason.strip():
-        raise AutonomyError("Give the reason for entry to the programme.")
+    require_reason(reason, "Give the reason for entry to the programme.", AutonomyError)
     membership = ProgrammeMembership.objects.create(
         organisation=organisation,
         entered_on=entered_on,
@@ -201,8 +199,7 @@ def leave_programme(
     """Record exit from the Provider Improvement Programme (applies from the next run)."""
 
     _require(actor, Permission.MANAGE_PROGRAMME, organisation)
-    if not reason.strip():
-        raise AutonomyError("Give the reason for leaving the programme.")
+    require_reason(reason, "Give the reason for leaving the programme.", AutonomyError)
     stay = (
         ProgrammeMembership.objects.select_for_update()
         .filter(organisation=organisation, left_on__isnull=True)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from delegation.selectors import current_icb_segments
 from delegation.services import apply_conditions, record_run_icb_segments
 from systems import audit
-from systems.actors import Actor, person_of
+from systems.actors import Actor, SystemActor, person_of
 from systems.models import Organisation, OrganisationKind, existed_on_q
 
 from .autonomy.response import respond_to_run
@@ -197,7 +197,7 @@ def _abandon_interrupted_runs(period: ReportingPeriod) -> None:
             error="Interrupted: the process running it stopped before it finished.",
         )
         audit.record(
-            actor="system",
+            actor=SystemActor("system"),
             action="segmentation.interrupted",
             obj=run,
             before={"status": RunStatus.RUNNING},

@@ -17,7 +17,7 @@ from django.utils import timezone
 from core.dates import quarter_dates
 from core.errors import ApplicationError, require_reason
 from systems import audit
-from systems.actors import Actor, person_of
+from systems.actors import Actor, SystemActor, person_of
 
 from .engine import (
     MethodologyError,
@@ -130,7 +130,7 @@ def _install(
 def load_methodologies(
     *,
     directory: Path = METHODOLOGIES_DIR,
-    actor: Actor = "load_methodologies",
+    actor: Actor = SystemActor("load_methodologies"),
     force: bool = False,
 ) -> MethodologyLoadSummary:
     """Install the methodology files and the reporting periods.

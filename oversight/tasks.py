@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from systems.actors import SystemActor
+
 from .models import ReportingPeriod
 from .runs import run_segmentation
 
@@ -10,7 +12,7 @@ def segment_period(period_id: int, trigger: str = "task", only_if_changed: bool 
     period = ReportingPeriod.objects.select_related("methodology", "current_run").get(pk=period_id)
     run = run_segmentation(
         period=period,
-        actor="celery: segment_period",
+        actor=SystemActor("celery: segment_period"),
         trigger=trigger,
         only_if_changed=only_if_changed,
     )

@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.errors import ApplicationError
 
 from . import audit
-from .actors import Actor
+from .actors import Actor, SystemActor
 from .models import (
     ApiToken,
     IntegratedCareBoard,
@@ -73,7 +73,7 @@ def _upsert(
 
 @transaction.atomic
 def load_reference_data(
-    *, directory: Path = DATA_DIR, actor: Actor = "load_reference_data"
+    *, directory: Path = DATA_DIR, actor: Actor = SystemActor("load_reference_data")
 ) -> LoadSummary:
     """Create or update regions, ICBs, trusts and successions from the reference files.
 

@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from core.dates import financial_year_bounds, is_financial_year
 from systems import audit
-from systems.actors import Actor, is_system
+from systems.actors import Actor, SystemActor, is_system
 from systems.authorization import Permission, has_permission
 from systems.models import IntegratedCareBoard, Succession
 
@@ -437,7 +437,9 @@ def _end(actor: Actor, agreement: DelegationAgreement, on: datetime.date, reason
 
 
 @transaction.atomic
-def advance_agreements(*, today: datetime.date | None = None, actor: Actor = "system") -> dict:
+def advance_agreements(
+    *, today: datetime.date | None = None, actor: Actor = SystemActor("system")
+) -> dict:
     """The daily step: signed agreements whose year has begun come into force, in-force
     agreements whose year is over end."""
     today = today or _today()

@@ -3,6 +3,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from delegation.services import advance_agreements
+from systems.actors import SystemActor
 
 
 class Command(BaseCommand):
@@ -16,7 +17,7 @@ class Command(BaseCommand):
             day = datetime.date.fromisoformat(today) if today else None
         except ValueError as exc:
             raise CommandError(f"--today must be YYYY-MM-DD, not {today!r}.") from exc
-        done = advance_agreements(today=day, actor="manage.py advance_agreements")
+        done = advance_agreements(today=day, actor=SystemActor("manage.py advance_agreements"))
         self.stdout.write(
             f"{done['in_force']} agreement(s) came into force, {done['ended']} ended."
         )

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from delegation.services import DelegationDataError, load_delegation_data
+from systems.actors import SystemActor
 
 
 class Command(BaseCommand):
@@ -18,7 +19,9 @@ class Command(BaseCommand):
 
         kwargs = {"services_path": Path(services)} if services else {}
         try:
-            counts = load_delegation_data(actor="manage.py load_delegation_data", **kwargs)
+            counts = load_delegation_data(
+                actor=SystemActor("manage.py load_delegation_data"), **kwargs
+            )
         except DelegationDataError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(

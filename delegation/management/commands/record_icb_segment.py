@@ -3,6 +3,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from delegation.services import DelegationError, record_icb_segment
+from systems.actors import SystemActor
 from systems.models import IntegratedCareBoard
 
 
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             raise CommandError(f"--as-of must be YYYY-MM-DD, not {as_of!r}.") from exc
         try:
             record = record_icb_segment(
-                actor="manage.py record_icb_segment",
+                actor=SystemActor("manage.py record_icb_segment"),
                 icb=board,
                 segment=segment,
                 source=source,

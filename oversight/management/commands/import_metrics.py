@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from oversight.models import UploadFormat, UploadStatus
 from oversight.uploads.problems import report_csv
 from oversight.uploads.services import UploadRefused, process_upload, receive_upload
+from systems.actors import SystemActor
 
 
 class Command(BaseCommand):
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             received = receive_upload(
                 content=path.read_bytes(),
                 filename=path.name,
-                actor="manage.py import_metrics",
+                actor=SystemActor("manage.py import_metrics"),
                 requested_format=format,
                 via="command",
                 segment=not no_segment,
@@ -48,7 +49,9 @@ class Command(BaseCommand):
         if not received.created:
             self.stdout.write(received.message)
             return
-        upload = process_upload(upload_id=received.upload.pk, actor="manage.py import_metrics")
+        upload = process_upload(
+            upload_id=received.upload.pk, actor=SystemActor("manage.py import_metrics")
+        )
         if report:
             Path(report).write_text(report_csv(upload.errors + upload.warnings), encoding="utf-8")
         for warning in upload.warnings:

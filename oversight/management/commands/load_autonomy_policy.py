@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from oversight.autonomy.policy import load_autonomy_policy
+from systems.actors import SystemActor
 
 
 class Command(BaseCommand):
@@ -10,5 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Replace even the same version.")
 
     def handle(self, *args, force: bool, **options):
-        result = load_autonomy_policy(actor="manage.py load_autonomy_policy", force=force)
+        result = load_autonomy_policy(
+            actor=SystemActor("manage.py load_autonomy_policy"), force=force
+        )
         self.stdout.write(f"Autonomy policy {result}.")

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from oversight.services import CutPointError, clear_cut_points, pin_cut_points
+from systems.actors import SystemActor
 
 from ._common import get_period
 
@@ -23,7 +24,9 @@ class Command(BaseCommand):
                 if cut_points:
                     raise CommandError("Give either --clear or three cut points, not both.")
                 clear_cut_points(
-                    period=reporting_period, reason=reason, actor="manage.py pin_cut_points"
+                    period=reporting_period,
+                    reason=reason,
+                    actor=SystemActor("manage.py pin_cut_points"),
                 )
                 self.stdout.write(f"Cleared pinned cut points for {reporting_period.label}.")
                 return
@@ -39,7 +42,7 @@ class Command(BaseCommand):
                 period=reporting_period,
                 cut_points=values,
                 reason=reason,
-                actor="manage.py pin_cut_points",
+                actor=SystemActor("manage.py pin_cut_points"),
             )
         except CutPointError as exc:
             raise CommandError(str(exc)) from exc

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from oversight.engine import MethodologyNotReady
 from oversight.runs import run_segmentation
+from systems.actors import SystemActor
 
 from ._common import get_period
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         try:
             run = run_segmentation(
                 period=reporting_period,
-                actor="manage.py segment",
+                actor=SystemActor("manage.py segment"),
                 trigger="command",
                 replicates=replicates,
                 only_if_changed=if_changed,

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from oversight.autonomy.errors import AutonomyError
 from oversight.autonomy.policy import set_freedom_parameter
 from oversight.models import Freedom
+from systems.actors import SystemActor
 
 
 class Command(BaseCommand):
@@ -35,7 +36,7 @@ class Command(BaseCommand):
                 name=name,
                 value=parsed,
                 reason=reason,
-                actor="manage.py set_freedom_parameter",
+                actor=SystemActor("manage.py set_freedom_parameter"),
             )
         except AutonomyError as exc:
             raise CommandError(str(exc)) from exc

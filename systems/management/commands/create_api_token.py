@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from systems.actors import SystemActor
 from systems.services import AccessError, create_api_token
 
 from ._scope import add_scope_arguments, resolve_scope
@@ -26,7 +27,7 @@ class Command(BaseCommand):
                 region=found_region,
                 icb=found_icb,
                 can_upload=can_upload,
-                actor="create_api_token",
+                actor=SystemActor("create_api_token"),
                 reason=reason,
             )
         except AccessError as exc:

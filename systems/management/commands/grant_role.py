@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from systems.actors import SystemActor
 from systems.models import RoleAssignment
 from systems.services import AccessError, grant_role, revoke_role
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
             )
             if assignment is None:
                 raise CommandError(f"{username} does not hold that role for that scope.")
-            revoke_role(assignment=assignment, actor="grant_role", reason=reason)
+            revoke_role(assignment=assignment, actor=SystemActor("grant_role"), reason=reason)
             self.stdout.write(f"Revoked: {assignment}")
             return
         try:
@@ -41,7 +42,7 @@ class Command(BaseCommand):
                 role=role,
                 region=found_region,
                 icb=found_icb,
-                actor="grant_role",
+                actor=SystemActor("grant_role"),
                 reason=reason,
             )
         except AccessError as exc:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from systems.actors import SystemActor
 from systems.models import IntegratedCareBoard, Region, Role
 from systems.services import grant_role
 
@@ -41,7 +42,11 @@ class Command(BaseCommand):
             if icb:
                 scope["icb"] = IntegratedCareBoard.objects.get(code=icb)
             grant_role(
-                user=user, role=role, actor="load_demo_users", reason="Demonstration", **scope
+                user=user,
+                role=role,
+                actor=SystemActor("load_demo_users"),
+                reason="Demonstration",
+                **scope,
             )
             where = scope.get("region") or scope.get("icb") or "England"
             self.stdout.write(f"{username} / {password}: {role.label} ({where})")

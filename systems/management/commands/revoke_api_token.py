@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from systems.actors import SystemActor
 from systems.models import ApiToken
 from systems.services import revoke_api_token
 
@@ -18,5 +19,5 @@ class Command(BaseCommand):
         if token.revoked_at is not None:
             self.stdout.write(f"Token {token.prefix} was already revoked on {token.revoked_at}.")
             return
-        revoke_api_token(token=token, actor="revoke_api_token", reason=reason)
+        revoke_api_token(token=token, actor=SystemActor("revoke_api_token"), reason=reason)
         self.stdout.write(f"Revoked token {token.prefix} ({token.name}).")

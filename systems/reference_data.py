@@ -204,7 +204,23 @@ def read_reference_data(directory: Path = DATA_DIR) -> ReferenceData:
     """Parse and cross-check every reference file; raise :class:`ReferenceDataError`."""
     problems: list[str] = []
     data = ReferenceData()
+    data.regions = _read_regions(directory, problems)
+    region_codes = {r.ods_code for r in data.regions}
+    icbs = _read_icbs_before_2026(directory, region_codes, problems)
+    _read_icbs_from_2026(directory, region_codes, icbs, problems)
+    data.icbs = list(icbs.values())
+    data.successions = _read_icb_successions(directory, icbs, problems)
+    trusts, trust_rows = _read_trusts(directory, region_codes, icbs, problems)
+    data.successions.extend(_trust_successions(trusts, trust_rows))
+    data.trusts = [t for _, t in trust_rows]
 
+    if problems:
+        raise ReferenceDataError(problems)
+    return data
+
+
+def _read_regions(directory: Path, problems: list[str]) -> list[RegionRow]:
+    """Regions, each with its short name (its full name when none is given)."""
     short_names: dict[str, str] = {}
     shorts = _FileReader(
         directory, REGION_SHORT_NAMES_FILE, ["region_ods_code", "short_name"], problems
@@ -217,10 +233,11 @@ def read_reference_data(directory: Path = DATA_DIR) -> ReferenceData:
     regions = _FileReader(
         directory, REGIONS_FILE, ["region_ods_code", "region_ons_code", "region_name"], problems
     )
+    out: list[RegionRow] = []
     for line_no, row in regions.rows:
         code = regions.code(line_no, row, "region_ods_code")
         name = regions.text(line_no, row, "region_name")
-        data.regions.append(
+        out.append(
             RegionRow(
                 code,
                 regions.text(line_no, row, "region_ons_code"),
@@ -228,14 +245,23 @@ def read_reference_data(directory: Path = DATA_DIR) -> ReferenceData:
                 short_names.get(code, name),
             )
         )
-    region_codes = {r.ods_code for r in data.regions}
+    return out
 
-    def check_region(reader: _FileReader, line_no: int, row: dict[str, str]) -> str:
-        code = reader.code(line_no, row, "region_ods_code")
-        if code and CODE_RE.match(code) and code not in region_codes:
-            reader.error(line_no, "region_ods_code", code, f"a region code from {REGIONS_FILE}")
-        return code
 
+def _region_code(
+    reader: _FileReader, line_no: int, row: dict[str, str], region_codes: set[str]
+) -> str:
+    """The row's region_ods_code, which must be one of the regions file."""
+    code = reader.code(line_no, row, "region_ods_code")
+    if code and CODE_RE.match(code) and code not in region_codes:
+        reader.error(line_no, "region_ods_code", code, f"a region code from {REGIONS_FILE}")
+    return code
+
+
+def _read_icbs_before_2026(
+    directory: Path, region_codes: set[str], problems: list[str]
+) -> dict[str, ICBRow]:
+    """The ICBs of 2022 to 2026 by code, closed on 2026-04-01 when dissolved then."""
     before = _FileReader(
         directory,
         ICBS_BEFORE_FILE,
@@ -251,13 +277,20 @@ def read_reference_data(directory: Path = DATA_DIR) -> ReferenceData:
         icbs[code] = ICBRow(
             code=code,
             name=before.text(line_no, row, "icb_name"),
-            region_code=check_region(before, line_no, row),
+            region_code=_region_code(before, line_no, row, region_codes),
             ons_code=row.get("icb_ons_code", ""),
             open_date=ICB_ESTABLISHED,
             close_date=ICB_REORGANISED if status.startswith("dissolved") else None,
             provenance="ICB 2022 to 2026 (ODS)",
         )
+    return icbs
 
+
+def _read_icbs_from_2026(
+    directory: Path, region_codes: set[str], icbs: dict[str, ICBRow], problems: list[str]
+) -> None:
+    """Add the ICBs from 2026-04-01 to ``icbs``: a continuing ICB keeps its opening date
+    and ONS code and takes the new name, region and provenance."""
     after = _FileReader(
         directory,
         ICBS_FROM_FILE,
@@ -267,38 +300,31 @@ def read_reference_data(directory: Path = DATA_DIR) -> ReferenceData:
     for line_no, row in after.rows:
         code = after.code(line_no, row, "icb_ods_code")
         established = after.date(line_no, row, "established")
-        region_code = check_region(after, line_no, row)
-        if code in icbs:
-            previous = icbs[code]
-            if previous.close_date is not None:
-                after.error(line_no, "icb_ods_code", code, "an ICB that continues after 2026-04-01")
-            icbs[code] = ICBRow(
-                code=code,
-                name=after.text(line_no, row, "icb_name"),
-                region_code=region_code,
-                ons_code=previous.ons_code,
-                open_date=previous.open_date,
-                close_date=None,
-                provenance=row.get("provenance", ""),
-            )
-        else:
-            icbs[code] = ICBRow(
-                code=code,
-                name=after.text(line_no, row, "icb_name"),
-                region_code=region_code,
-                ons_code="",
-                open_date=established or ICB_REORGANISED,
-                close_date=None,
-                provenance=row.get("provenance", ""),
-            )
-    data.icbs = list(icbs.values())
+        region_code = _region_code(after, line_no, row, region_codes)
+        previous = icbs.get(code)
+        if previous is not None and previous.close_date is not None:
+            after.error(line_no, "icb_ods_code", code, "an ICB that continues after 2026-04-01")
+        icbs[code] = ICBRow(
+            code=code,
+            name=after.text(line_no, row, "icb_name"),
+            region_code=region_code,
+            ons_code="" if previous is None else previous.ons_code,
+            open_date=(established or ICB_REORGANISED) if previous is None else previous.open_date,
+            close_date=None,
+            provenance=row.get("provenance", ""),
+        )
 
+
+def _read_icb_successions(
+    directory: Path, icbs: dict[str, ICBRow], problems: list[str]
+) -> list[SuccessionRow]:
     successions = _FileReader(
         directory,
         ICB_SUCCESSIONS_FILE,
         ["predecessor_icb_code", "successor_icb_code", "succession_date", "succession_type"],
         problems,
     )
+    out: list[SuccessionRow] = []
     for line_no, row in successions.rows:
         pred = successions.code(line_no, row, "predecessor_icb_code")
         succ = successions.code(line_no, row, "successor_icb_code")
@@ -308,8 +334,14 @@ def read_reference_data(directory: Path = DATA_DIR) -> ReferenceData:
         when = successions.date(line_no, row, "succession_date")
         kind = successions.choice(line_no, row, "succession_type", SUCCESSION_TYPES)
         if when:
-            data.successions.append(SuccessionRow(pred, succ, when, kind))
+            out.append(SuccessionRow(pred, succ, when, kind))
+    return out
 
+
+def _read_trusts(
+    directory: Path, region_codes: set[str], icbs: dict[str, ICBRow], problems: list[str]
+) -> tuple[_FileReader, list[tuple[int, TrustRow]]]:
+    """The trusts file's reader (for later cross-checks) and its rows with line numbers."""
     trusts = _FileReader(
         directory,
         TRUSTS_FILE,
@@ -334,45 +366,60 @@ def read_reference_data(directory: Path = DATA_DIR) -> ReferenceData:
         if code in seen:
             trusts.error(line_no, "ods_code", code, f"a code not already used on row {seen[code]}")
         seen[code] = line_no
-        trust_type = trusts.choice(line_no, row, "trust_type", TRUST_TYPES)
-        icb_codes = {}
-        for column in ("icb_ods_code_2022_2026", "icb_ods_code_from_2026_04"):
-            value = trusts.code(line_no, row, column, blank_ok=True)
-            if value and CODE_RE.match(value) and value not in icbs:
-                trusts.error(line_no, column, value, "an ICB code from the ICB files")
-            icb_codes[column] = value
-        open_date = trusts.date(line_no, row, "open_date", blank_ok=True)
-        close_date = trusts.date(line_no, row, "close_date", blank_ok=True)
-        if open_date and close_date and close_date <= open_date:
-            trusts.error(
-                line_no, "close_date", row["close_date"], f"a date after open_date {open_date}"
-            )
-        trust_rows.append(
-            (
-                line_no,
-                TrustRow(
-                    code=code,
-                    name=trusts.text(line_no, row, "name"),
-                    trust_type=trust_type,
-                    peer_group=PEER_GROUP_BY_TRUST_TYPE.get(trust_type, ""),
-                    subtype=_subtype(trust_type),
-                    eric_type=row.get("eric_2016_17_type", ""),
-                    type_source=row.get("type_source", ""),
-                    is_foundation_trust=trusts.boolean(line_no, row, "is_foundation_trust"),
-                    region_code=check_region(trusts, line_no, row),
-                    icb_before_2026=icb_codes["icb_ods_code_2022_2026"],
-                    icb_from_2026=icb_codes["icb_ods_code_from_2026_04"],
-                    icb_from_2026_basis=row.get("icb_from_2026_04_basis", ""),
-                    open_date=open_date,
-                    close_date=close_date,
-                    successor_code=trusts.code(line_no, row, "successor_ods_code", blank_ok=True),
-                    former_name=row.get("former_name", ""),
-                    name_source=row.get("name_source", ""),
-                    notes=row.get("notes", ""),
-                ),
-            )
+        trust_rows.append((line_no, _trust_row(trusts, line_no, row, code, region_codes, icbs)))
+    return trusts, trust_rows
+
+
+def _trust_row(
+    trusts: _FileReader,
+    line_no: int,
+    row: dict[str, str],
+    code: str,
+    region_codes: set[str],
+    icbs: dict[str, ICBRow],
+) -> TrustRow:
+    trust_type = trusts.choice(line_no, row, "trust_type", TRUST_TYPES)
+    icb_codes = {}
+    for column in ("icb_ods_code_2022_2026", "icb_ods_code_from_2026_04"):
+        value = trusts.code(line_no, row, column, blank_ok=True)
+        if value and CODE_RE.match(value) and value not in icbs:
+            trusts.error(line_no, column, value, "an ICB code from the ICB files")
+        icb_codes[column] = value
+    open_date = trusts.date(line_no, row, "open_date", blank_ok=True)
+    close_date = trusts.date(line_no, row, "close_date", blank_ok=True)
+    if open_date and close_date and close_date <= open_date:
+        trusts.error(
+            line_no, "close_date", row["close_date"], f"a date after open_date {open_date}"
         )
+    return TrustRow(
+        code=code,
+        name=trusts.text(line_no, row, "name"),
+        trust_type=trust_type,
+        peer_group=PEER_GROUP_BY_TRUST_TYPE.get(trust_type, ""),
+        subtype=_subtype(trust_type),
+        eric_type=row.get("eric_2016_17_type", ""),
+        type_source=row.get("type_source", ""),
+        is_foundation_trust=trusts.boolean(line_no, row, "is_foundation_trust"),
+        region_code=_region_code(trusts, line_no, row, region_codes),
+        icb_before_2026=icb_codes["icb_ods_code_2022_2026"],
+        icb_from_2026=icb_codes["icb_ods_code_from_2026_04"],
+        icb_from_2026_basis=row.get("icb_from_2026_04_basis", ""),
+        open_date=open_date,
+        close_date=close_date,
+        successor_code=trusts.code(line_no, row, "successor_ods_code", blank_ok=True),
+        former_name=row.get("former_name", ""),
+        name_source=row.get("name_source", ""),
+        notes=row.get("notes", ""),
+    )
+
+
+def _trust_successions(
+    trusts: _FileReader, trust_rows: list[tuple[int, TrustRow]]
+) -> list[SuccessionRow]:
+    """Successions implied by the trusts' successor codes, which must name a known trust
+    and come with a close date."""
     by_code = {t.code: t for _, t in trust_rows}
+    out: list[SuccessionRow] = []
     for line_no, trust in trust_rows:
         if not trust.successor_code:
             continue
@@ -393,9 +440,5 @@ def read_reference_data(directory: Path = DATA_DIR) -> ReferenceData:
         # A successor opened on the day the predecessor closed is a new organisation
         # formed from it (merger); otherwise an existing trust took it over.
         kind = "merger" if successor.open_date == trust.close_date else "acquisition"
-        data.successions.append(SuccessionRow(trust.code, successor.code, trust.close_date, kind))
-    data.trusts = [t for _, t in trust_rows]
-
-    if problems:
-        raise ReferenceDataError(problems)
-    return data
+        out.append(SuccessionRow(trust.code, successor.code, trust.close_date, kind))
+    return out

@@ -102,106 +102,143 @@ class Evaluation:
 
 def evaluate(spec: FreedomSpec, facts: Facts) -> Evaluation:
     """Every criterion of ``spec`` for ``facts``; eligible when all pass."""
-    c = spec.criteria
-    out: list[Criterion] = []
-    if "max_adjusted_segment" in c:
-        periods = int(c.get("consecutive_periods", 1))
-        recent = list(facts.adjusted_segments[:periods])
-        ok = len(recent) == periods and all(
-            s is not None and s <= c["max_adjusted_segment"] for s in recent
-        )
-        out.append(
-            Criterion(
-                f"adjusted segment in each of the last {periods} period(s)",
-                recent,
-                f"≤ {c['max_adjusted_segment']}",
-                ok,
-            )
-        )
-    if "max_final_segment" in c:
-        s = facts.final_segment
-        out.append(
-            Criterion(
-                "segment",
-                s,
-                f"≤ {c['max_final_segment']}",
-                s is not None and s <= c["max_final_segment"],
-            )
-        )
-    if "max_own_segment" in c:
-        s = facts.icb_segment
-        out.append(
-            Criterion(
-                "ICB segment",
-                s,
-                f"≤ {c['max_own_segment']}",
-                s is not None and s <= c["max_own_segment"],
-            )
-        )
-    if c.get("not_in_deficit"):
-        out.append(
-            Criterion(
-                "in deficit (financial override)",
-                facts.financial_override,
-                False,
-                not facts.financial_override,
-            )
-        )
-    if c.get("not_in_programme"):
-        out.append(
-            Criterion(
-                "in the Provider Improvement Programme",
-                facts.in_programme,
-                False,
-                not facts.in_programme,
-            )
-        )
-    if "cqc_overall_in" in c:
-        allowed = list(c["cqc_overall_in"])
-        out.append(
-            Criterion(
-                "CQC overall rating",
-                facts.cqc_overall,
-                " or ".join(allowed),
-                facts.cqc_overall in allowed,
-            )
-        )
-    if "max_capability_overall" in c:
-        level = facts.capability_overall
-        out.append(
-            Criterion(
-                "capability (overall, region's view)",
-                level,
-                f"≤ {c['max_capability_overall']}",
-                level is not None and level <= c["max_capability_overall"],
-            )
-        )
-    if "max_icb_segment" in c:
-        s = facts.icb_segment
-        unsegmented_ok = bool(c.get("icb_unsegmented_passes", False))
-        out.append(
-            Criterion(
-                "host ICB's segment",
-                s,
-                f"≤ {c['max_icb_segment']}" + (" or not segmented" if unsegmented_ok else ""),
-                (s is None and unsegmented_ok) or (s is not None and s <= c["max_icb_segment"]),
-            )
-        )
-    if "holds" in c:
-        out.append(
-            Criterion(
-                f"holds {c['holds']}", c["holds"] in facts.holds, True, c["holds"] in facts.holds
-            )
-        )
-    if "min_system_maturity" in c:
-        need = c["min_system_maturity"]
-        have = facts.system_maturity
-        ok = have in MATURITY and MATURITY.index(have) >= MATURITY.index(need)
-        out.append(Criterion("system maturity", have, f"{need} or above", ok))
-
+    out = [criterion for check in _CHECKS if (criterion := check(spec.criteria, facts)) is not None]
     revoke = ""
     if "programme" in spec.revoke_at_once_on and facts.in_programme:
         revoke = "entered the Provider Improvement Programme"
     elif "financial_override" in spec.revoke_at_once_on and facts.financial_override:
         revoke = "financial override (in deficit or receiving deficit support)"
     return Evaluation(all(x.passed for x in out), tuple(out), revoke)
+
+
+# One check per criterion: the Criterion when the freedom sets it, else None.
+
+
+def _adjusted_segment(c: Mapping[str, Any], facts: Facts) -> Criterion | None:
+    if "max_adjusted_segment" not in c:
+        return None
+    periods = int(c.get("consecutive_periods", 1))
+    recent = list(facts.adjusted_segments[:periods])
+    ok = len(recent) == periods and all(
+        s is not None and s <= c["max_adjusted_segment"] for s in recent
+    )
+    return Criterion(
+        f"adjusted segment in each of the last {periods} period(s)",
+        recent,
+        f"≤ {c['max_adjusted_segment']}",
+        ok,
+    )
+
+
+def _final_segment(c: Mapping[str, Any], facts: Facts) -> Criterion | None:
+    if "max_final_segment" not in c:
+        return None
+    s = facts.final_segment
+    return Criterion(
+        "segment",
+        s,
+        f"≤ {c['max_final_segment']}",
+        s is not None and s <= c["max_final_segment"],
+    )
+
+
+def _own_segment(c: Mapping[str, Any], facts: Facts) -> Criterion | None:
+    if "max_own_segment" not in c:
+        return None
+    s = facts.icb_segment
+    return Criterion(
+        "ICB segment",
+        s,
+        f"≤ {c['max_own_segment']}",
+        s is not None and s <= c["max_own_segment"],
+    )
+
+
+def _not_in_deficit(c: Mapping[str, Any], facts: Facts) -> Criterion | None:
+    if not c.get("not_in_deficit"):
+        return None
+    return Criterion(
+        "in deficit (financial override)",
+        facts.financial_override,
+        False,
+        not facts.financial_override,
+    )
+
+
+def _not_in_programme(c: Mapping[str, Any], facts: Facts) -> Criterion | None:
+    if not c.get("not_in_programme"):
+        return None
+    return Criterion(
+        "in the Provider Improvement Programme",
+        facts.in_programme,
+        False,
+        not facts.in_programme,
+    )
+
+
+def _cqc_overall(c: Mapping[str, Any], facts: Facts) -> Criterion | None:
+    if "cqc_overall_in" not in c:
+        return None
+    allowed = list(c["cqc_overall_in"])
+    return Criterion(
+        "CQC overall rating",
+        facts.cqc_overall,
+        " or ".join(allowed),
+        facts.cqc_overall in allowed,
+    )
+
+
+def _capability(c: Mapping[str, Any], facts: Facts) -> Criterion | None:
+    if "max_capability_overall" not in c:
+        return None
+    level = facts.capability_overall
+    return Criterion(
+        "capability (overall, region's view)",
+        level,
+        f"≤ {c['max_capability_overall']}",
+        level is not None and level <= c["max_capability_overall"],
+    )
+
+
+def _icb_segment(c: Mapping[str, Any], facts: Facts) -> Criterion | None:
+    if "max_icb_segment" not in c:
+        return None
+    s = facts.icb_segment
+    unsegmented_ok = bool(c.get("icb_unsegmented_passes", False))
+    return Criterion(
+        "host ICB's segment",
+        s,
+        f"≤ {c['max_icb_segment']}" + (" or not segmented" if unsegmented_ok else ""),
+        (s is None and unsegmented_ok) or (s is not None and s <= c["max_icb_segment"]),
+    )
+
+
+def _holds(c: Mapping[str, Any], facts: Facts) -> Criterion | None:
+    if "holds" not in c:
+        return None
+    held = c["holds"] in facts.holds
+    return Criterion(f"holds {c['holds']}", held, True, held)
+
+
+def _system_maturity(c: Mapping[str, Any], facts: Facts) -> Criterion | None:
+    if "min_system_maturity" not in c:
+        return None
+    need = c["min_system_maturity"]
+    have = facts.system_maturity
+    ok = have in MATURITY and MATURITY.index(have) >= MATURITY.index(need)
+    return Criterion("system maturity", have, f"{need} or above", ok)
+
+
+#: In the order the criteria are listed.
+_CHECKS = (
+    _adjusted_segment,
+    _final_segment,
+    _own_segment,
+    _not_in_deficit,
+    _not_in_programme,
+    _cqc_overall,
+    _capability,
+    _icb_segment,
+    _holds,
+    _system_maturity,
+)

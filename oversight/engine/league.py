@@ -134,7 +134,7 @@ def _integer_weights(weights: np.ndarray) -> np.ndarray | None:
     return scaled.astype(np.int64)
 
 
-def _plan_groups(pos: np.ndarray, s_h: np.ndarray, w: np.ndarray, n_boot: int):
+def _plan_groups(pos: np.ndarray, s_h: np.ndarray, w: np.ndarray, n_boot: int) -> list[_Group]:
     """Group organisations by (count, weighting); arrays laid out for the chunk loop."""
     counts = np.bincount(pos, minlength=n_boot)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -198,22 +198,66 @@ def _resample_group(rng, g: _Group, rc: int, out: np.ndarray, rounding: str) -> 
         out[:, g.cols[b0:b1]] = avg
 
 
-def _ranks_chunk(avg: np.ndarray, plan) -> np.ndarray:
+@dataclass
+class _RankingPlan:
+    """The organisations ranked in each replicate, laid out contiguously by peer group."""
+
+    orgs: np.ndarray  # organisation positions
+    cols: np.ndarray  # their columns in the replicate averages
+    t1: np.ndarray  # cut points applied to each, in hundredths (nudged by EPS_HUNDREDTHS)
+    t2: np.ndarray
+    t3: np.ndarray
+    flagged: np.ndarray  # financial override
+    cap: int
+    slices: list[tuple[int, int]]  # [start, end) of each peer group
+
+    @property
+    def size(self) -> int:
+        return self.orgs.size
+
+
+def _ranking_plan(
+    peer_groups: np.ndarray,
+    ranked: np.ndarray,
+    boot_index: np.ndarray,
+    cut_points: np.ndarray,
+    flagged: np.ndarray,
+    cap: int,
+) -> _RankingPlan:
+    """Ranked organisations with at least one included score, grouped by peer group."""
+    orgs = np.flatnonzero(np.asarray(ranked, dtype=bool) & (boot_index >= 0))
+    pg = pd.factorize(np.asarray(peer_groups, dtype=object)[orgs], sort=True)[0]
+    by_group = np.lexsort((orgs, pg))
+    orgs, pg = orgs[by_group], pg[by_group]
+    edges = [0, *(np.flatnonzero(pg[1:] != pg[:-1]) + 1).tolist(), orgs.size]
+    cp = np.asarray(cut_points, dtype=np.float64)[orgs] * 100.0 + EPS_HUNDREDTHS
+    return _RankingPlan(
+        orgs=orgs,
+        cols=boot_index[orgs],
+        t1=cp[:, 0],
+        t2=cp[:, 1],
+        t3=cp[:, 2],
+        flagged=np.asarray(flagged, dtype=bool)[orgs],
+        cap=cap,
+        slices=[(a, b) for a, b in itertools.pairwise(edges) if b > a],
+    )
+
+
+def _ranks_chunk(avg: np.ndarray, plan: _RankingPlan) -> np.ndarray:
     """Re-segment, re-apply the override and competition-rank each peer group.
 
     Keys (adjusted segment, average) take at most 4 x 301 values, so the competition rank
     is a counting sort: rank = 1 + number of keys in the replicate smaller than one's own.
     """
-    cols, t1, t2, t3, flagged, cap, slices = plan
     rc = avg.shape[0]
-    a = avg[:, cols].astype(np.int32)
-    seg = 1 + (a > t1).astype(np.int32) + (a > t2) + (a > t3)
-    seg = np.where(flagged, np.maximum(seg, cap), seg)
+    a = avg[:, plan.cols].astype(np.int32)
+    seg = 1 + (a > plan.t1).astype(np.int32) + (a > plan.t2) + (a > plan.t3)
+    seg = np.where(plan.flagged, np.maximum(seg, plan.cap), seg)
     key = (seg - 1) * _AVG_SPAN + np.clip(a - _AVG_MIN, 0, _AVG_SPAN - 1)
     n_keys = 4 * _AVG_SPAN
     ranks = np.empty(key.shape, dtype=np.int16)
     row_offset = (np.arange(rc, dtype=np.int64) * n_keys)[:, None]
-    for lo, hi in slices:
+    for lo, hi in plan.slices:
         flat = (key[:, lo:hi] + row_offset).reshape(-1)
         hist = np.bincount(flat, minlength=rc * n_keys).reshape(rc, n_keys)
         smaller = np.cumsum(hist, axis=1) - hist
@@ -274,40 +318,51 @@ def bootstrap_ranges(
 
     pair_org = np.asarray(pair_org, dtype=np.int64)
     boot_orgs = np.unique(pair_org)  # organisations with at least one included score
-    n_boot = boot_orgs.size
     boot_index = np.full(n, -1)
-    boot_index[boot_orgs] = np.arange(n_boot)
+    boot_index[boot_orgs] = np.arange(boot_orgs.size)
     order = np.argsort(pair_org, kind="stable")
     pos = boot_index[pair_org[order]]
-    s_h = hundredths(np.asarray(pair_score, dtype=np.float64)[order]).astype(np.int64)
-    w = np.asarray(pair_weight, dtype=np.float64)[order]
-    groups = _plan_groups(pos, s_h, w, n_boot)
+    scores_h = hundredths(np.asarray(pair_score, dtype=np.float64)[order]).astype(np.int64)
+    weights = np.asarray(pair_weight, dtype=np.float64)[order]
+    groups = _plan_groups(pos, scores_h, weights, boot_orgs.size)
+    plan = _ranking_plan(peer_groups, ranked, boot_index, cut_points, flagged, cap)
 
-    # Ranking plan: ranked organisations laid out contiguously by peer group.
-    ranked_orgs = np.flatnonzero(np.asarray(ranked, dtype=bool) & (boot_index >= 0))
-    pg = pd.factorize(np.asarray(peer_groups, dtype=object)[ranked_orgs], sort=True)[0]
-    by_group = np.lexsort((ranked_orgs, pg))
-    ranked_orgs, pg = ranked_orgs[by_group], pg[by_group]
-    edges = [0, *(np.flatnonzero(pg[1:] != pg[:-1]) + 1).tolist(), ranked_orgs.size]
-    slices = [(a, b) for a, b in itertools.pairwise(edges) if b > a]
-    cp = np.asarray(cut_points, dtype=np.float64)[ranked_orgs] * 100.0 + EPS_HUNDREDTHS
-    plan = (
-        boot_index[ranked_orgs],
-        cp[:, 0],
-        cp[:, 1],
-        cp[:, 2],
-        np.asarray(flagged, dtype=bool)[ranked_orgs],
-        cap,
-        slices,
+    avg_t, rank_t = _run_replicates(
+        groups, plan, boot_orgs.size, len(pair_org), replicates, seed, rounding
     )
 
-    rc = int(min(replicates, max(8, CHUNK_DRAWS // max(1, len(pair_org)))))
+    kth = _kth(replicates)
+    avg_t.partition(kth, axis=1)
+    avg_low[boot_orgs] = round_hundredths(_percentiles(avg_t, 2.5, "linear"), rounding) / 100
+    avg_high[boot_orgs] = round_hundredths(_percentiles(avg_t, 97.5, "linear"), rounding) / 100
+    if plan.size:
+        rank_t.partition(kth, axis=1)
+        rank_low[plan.orgs] = _percentiles(rank_t, 2.5, "lower").astype(np.int64)
+        rank_high[plan.orgs] = _percentiles(rank_t, 97.5, "higher").astype(np.int64)
+    return BootstrapResult(avg_low, avg_high, rank_low, rank_high)
+
+
+def _run_replicates(
+    groups: list[_Group],
+    plan: _RankingPlan,
+    n_boot: int,
+    n_pairs: int,
+    replicates: int,
+    seed: int,
+    rounding: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replicate averages (n_boot, replicates) and ranks (ranked, replicates), int16.
+
+    Replicates run in chunks of about CHUNK_DRAWS draws, each with its own seed, on up to
+    THREADS threads.
+    """
+    rc = int(min(replicates, max(8, CHUNK_DRAWS // max(1, n_pairs))))
     sizes = [rc] * (replicates // rc) + ([replicates % rc] if replicates % rc else [])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     # Replicates in columns, so each organisation's replicates are contiguous.
     avg_t = np.empty((n_boot, replicates), dtype=np.int16)
-    rank_t = np.empty((ranked_orgs.size, replicates), dtype=np.int16)
+    rank_t = np.empty((plan.size, replicates), dtype=np.int16)
 
     def run(job):
         start, size, seed_seq = job
@@ -316,7 +371,7 @@ def bootstrap_ranges(
         for g in groups:
             _resample_group(rng, g, size, avg, rounding)
         avg_t[:, start : start + size] = avg.T
-        if ranked_orgs.size:
+        if plan.size:
             rank_t[:, start : start + size] = _ranks_chunk(avg, plan).T
 
     jobs = list(zip(starts, sizes, seeds, strict=True))
@@ -326,13 +381,4 @@ def bootstrap_ranges(
     else:
         for job in jobs:
             run(job)
-
-    kth = _kth(replicates)
-    avg_t.partition(kth, axis=1)
-    avg_low[boot_orgs] = round_hundredths(_percentiles(avg_t, 2.5, "linear"), rounding) / 100
-    avg_high[boot_orgs] = round_hundredths(_percentiles(avg_t, 97.5, "linear"), rounding) / 100
-    if ranked_orgs.size:
-        rank_t.partition(kth, axis=1)
-        rank_low[ranked_orgs] = _percentiles(rank_t, 2.5, "lower").astype(np.int64)
-        rank_high[ranked_orgs] = _percentiles(rank_t, 97.5, "higher").astype(np.int64)
-    return BootstrapResult(avg_low, avg_high, rank_low, rank_high)
+    return avg_t, rank_t

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .rounding import round2
-from .spec import MethodologySpec
+from .spec import MethodologySpec, MetricSpec
 
 __all__ = [
     "METRIC_SCORE_COLUMNS",
@@ -252,6 +252,97 @@ def _dedupe(keys: np.ndarray, sort_columns: list[np.ndarray], what: str, warning
 # ---------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Catalogue:
+    """The methodology's metrics in score_id order, their attributes as per-metric arrays."""
+
+    metrics: list[MetricSpec]
+    score_ids: np.ndarray
+    value_ids: np.ndarray
+    methods: np.ndarray
+    higher_better: np.ndarray
+    national_pool: np.ndarray
+    scored: np.ndarray
+    in_average: np.ndarray
+    weights: np.ndarray
+    standards: np.ndarray  # NaN where the metric has no standard
+    floors: np.ndarray  # NaN where the metric has no floor
+    band_cut_points: np.ndarray  # (metrics, 3); NaN for metrics that are not banded
+    domains: list[str]
+    domain_index: np.ndarray  # metric -> position of its domain in ``domains``
+
+    @classmethod
+    def of(cls, methodology: MethodologySpec) -> _Catalogue:
+        metrics = sorted(methodology.metrics, key=lambda m: m.score_id)
+        domains = list(methodology.domains)
+        return cls(
+            metrics=metrics,
+            score_ids=np.array([m.score_id for m in metrics], dtype=object),
+            value_ids=np.array([m.value_id for m in metrics], dtype=object),
+            methods=np.array([m.method for m in metrics], dtype=object),
+            higher_better=np.array([m.direction == "higher" for m in metrics]),
+            national_pool=np.array([m.pool == "national" for m in metrics]),
+            scored=np.array([m.scored for m in metrics]),
+            in_average=np.array([m.included_in_average for m in metrics]),
+            weights=np.array([float(m.weight) for m in metrics]),
+            standards=np.array([m.params.get("standard", np.nan) for m in metrics], dtype=float),
+            floors=np.array([m.params.get("floor", np.nan) for m in metrics], dtype=float),
+            band_cut_points=np.array(
+                [m.params.get("cut_points") or [np.nan] * 3 for m in metrics], dtype=float
+            ).reshape(len(metrics), 3),
+            domains=domains,
+            domain_index=pd.Index(domains).get_indexer([m.domain for m in metrics]),
+        )
+
+
+@dataclass
+class _Rows:
+    """The long table: one row per organisation and metric applying to its peer group
+    (organisation-major, metrics in score_id order), with the inputs found for each row."""
+
+    org: np.ndarray  # row -> organisation position
+    metric: np.ndarray  # row -> metric position in the catalogue
+    key: np.ndarray  # row -> organisation * number of metrics + metric
+    method: np.ndarray
+    is_scored: np.ndarray
+    pool: np.ndarray  # row -> peer group position, or len(peer_groups) for the national pool
+    pool_key: np.ndarray  # row -> one integer per (metric, pool)
+    peer_groups: list[str]
+    applies: np.ndarray  # (metrics, organisations): does the metric apply to its group
+    value: np.ndarray
+    text: np.ndarray
+    date: np.ndarray
+    supplied: np.ndarray  # supplied score, NaN where none
+
+    @property
+    def n_pools(self) -> int:
+        """Pools per metric: one per peer group plus the national pool."""
+        return len(self.peer_groups) + 1
+
+
+@dataclass
+class _Scores:
+    """Per-row results, filled in by the scoring steps."""
+
+    score: np.ndarray
+    rank: np.ndarray
+    pool_size: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    status: np.ndarray
+
+    @classmethod
+    def missing(cls, n: int) -> _Scores:
+        return cls(
+            score=np.full(n, np.nan),
+            rank=np.full(n, np.nan),
+            pool_size=np.zeros(n, dtype=np.int64),
+            low=np.full(n, np.nan),
+            high=np.full(n, np.nan),
+            status=np.full(n, "missing", dtype=object),
+        )
+
+
 def score_metrics(
     methodology: MethodologySpec,
     orgs: pd.DataFrame,
@@ -265,292 +356,199 @@ def score_metrics(
     Returns the ``metric_scores`` frame (columns :data:`METRIC_SCORE_COLUMNS`, one row per
     organisation and metric applying to its peer group, sorted by org_code and metric_id).
     """
-    metrics = sorted(methodology.metrics, key=lambda m: m.score_id)
-    n_m = len(metrics)
+    catalogue = _Catalogue.of(methodology)
     org_codes = orgs["org_code"].to_numpy(dtype=object)
-    peer = orgs["peer_group"].to_numpy(dtype=object)
-    n_o = len(org_codes)
-    groups = sorted(set(peer) | {g for m in metrics for g in m.peer_groups})
-    peer_idx = pd.Index(groups).get_indexer(peer)
-    national = len(groups)
-
-    # Metric-level attributes.
-    score_ids = np.array([m.score_id for m in metrics], dtype=object)
-    value_ids = np.array([m.value_id for m in metrics], dtype=object)
-    method_m = np.array([m.method for m in metrics], dtype=object)
-    higher_m = np.array([m.direction == "higher" for m in metrics])
-    national_m = np.array([m.pool == "national" for m in metrics])
-    scored_m = np.array([m.scored for m in metrics])
-    in_avg_m = np.array([m.included_in_average for m in metrics])
-    weight_m = np.array([float(m.weight) for m in metrics])
-    standard_m = np.array([m.params.get("standard", np.nan) for m in metrics], dtype=float)
-    floor_m = np.array([m.params.get("floor", np.nan) for m in metrics], dtype=float)
-    cuts_m = np.array(
-        [m.params.get("cut_points") or [np.nan] * 3 for m in metrics], dtype=float
-    ).reshape(n_m, 3)
-    domains = list(methodology.domains)
-    domain_m = pd.Index(domains).get_indexer([m.domain for m in metrics])
-    applies = np.array([np.isin(peer, list(m.peer_groups)) for m in metrics]).reshape(n_m, n_o)
-
-    # Rows: organisation-major, metrics in score_id order.
-    row_org, row_met = np.nonzero(applies.T)
-    n = len(row_org)
-    method = method_m[row_met]
-    is_scored = scored_m[row_met]
-
-    # Values, keyed by (organisation, metric).
+    rows = _layout(catalogue, orgs["peer_group"].to_numpy(dtype=object))
     org_pos = pd.Index(org_codes)
-    vals, vkeys = _lookup(
-        values,
-        "metric_id",
-        org_pos,
-        pd.Index([m.input_id for m in metrics]),
-        "values",
-        warnings,
-    )
-    value = np.full(n, np.nan)
-    text = np.full(n, None, dtype=object)
-    date = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    if len(vkeys):
-        k = len(vkeys)
-        v_value = pd.to_numeric(pd.Series(_column(vals, "value", k)), errors="coerce").to_numpy(
-            dtype=np.float64
-        )
-        v_text = _clean_text(_column(vals, "text", k))
-        v_date = pd.to_datetime(
-            pd.Series(_column(vals, "reporting_date", k)), errors="coerce"
-        ).to_numpy(dtype="datetime64[D]")
-        date_num = np.where(np.isnat(v_date), np.nan, v_date.astype(np.int64))
-        text_rank = pd.factorize(v_text, sort=True, use_na_sentinel=True)[0].astype(float)
-        keep = _dedupe(vkeys, [date_num, v_value, text_rank], "value", warnings)
-        pos = pd.Index(vkeys[keep]).get_indexer(row_org.astype(np.int64) * n_m + row_met)
-        hit = pos >= 0
-        src = keep[pos[hit]]
-        value[hit] = v_value[src]
-        text[hit] = v_text[src]
-        date[hit] = v_date[src]
+    _attach_values(rows, catalogue, values, org_pos, warnings)
+    _attach_supplied(rows, catalogue, supplied, org_pos, warnings)
 
-    # Supplied scores, keyed by (organisation, metric).
-    sups, skeys = _lookup(
+    scores = _Scores.missing(len(rows.org))
+    _score_rank(rows, catalogue, scores)
+    _score_bands(rows, catalogue, scores)
+    cutoff = np.datetime64(period_end, "D") - np.timedelta64(methodology.rating_lookback_days, "D")
+    _score_ratings(rows, catalogue, scores, cutoff, warnings)
+    _warn_empty_pools(rows, catalogue, warnings)
+    has_supplied = _apply_supplied(rows, catalogue, org_codes, scores, warnings)
+
+    scores.score = round2(scores.score, methodology.rounding)
+    _score_combined(rows, catalogue, scores, has_supplied, len(org_codes), methodology.rounding)
+    scores.status[~rows.is_scored] = "contextual"
+    scores.score[~rows.is_scored] = np.nan
+
+    frame = _metric_scores_frame(rows, catalogue, scores, org_codes)
+    return ScoredMetrics(frame, rows.org, catalogue.domain_index[rows.metric], catalogue.domains)
+
+
+def _layout(catalogue: _Catalogue, peer: np.ndarray) -> _Rows:
+    """The rows to score for organisations in peer groups ``peer``, inputs still missing."""
+    n_metrics, n_orgs = len(catalogue.metrics), len(peer)
+    groups = sorted(set(peer) | {g for m in catalogue.metrics for g in m.peer_groups})
+    peer_index = pd.Index(groups).get_indexer(peer)
+    applies = np.array([np.isin(peer, list(m.peer_groups)) for m in catalogue.metrics]).reshape(
+        n_metrics, n_orgs
+    )
+    org, metric = np.nonzero(applies.T)
+    national = len(groups)
+    pool = np.where(catalogue.national_pool[metric], national, peer_index[org])
+    n = len(org)
+    return _Rows(
+        org=org,
+        metric=metric,
+        key=org.astype(np.int64) * n_metrics + metric,
+        method=catalogue.methods[metric],
+        is_scored=catalogue.scored[metric],
+        pool=pool,
+        pool_key=metric * (national + 1) + pool,
+        peer_groups=groups,
+        applies=applies,
+        value=np.full(n, np.nan),
+        text=np.full(n, None, dtype=object),
+        date=np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"),
+        supplied=np.full(n, np.nan),
+    )
+
+
+def _attach_values(
+    rows: _Rows,
+    catalogue: _Catalogue,
+    values: pd.DataFrame | None,
+    org_pos: pd.Index,
+    warnings: list[str],
+) -> None:
+    """Each row's value, text and reporting date, one input row per key (see _dedupe)."""
+    input_ids = pd.Index([m.input_id for m in catalogue.metrics])
+    found, keys = _lookup(values, "metric_id", org_pos, input_ids, "values", warnings)
+    if not len(keys):
+        return
+    k = len(keys)
+    value = pd.to_numeric(pd.Series(_column(found, "value", k)), errors="coerce").to_numpy(
+        dtype=np.float64
+    )
+    text = _clean_text(_column(found, "text", k))
+    date = pd.to_datetime(pd.Series(_column(found, "reporting_date", k)), errors="coerce").to_numpy(
+        dtype="datetime64[D]"
+    )
+    date_num = np.where(np.isnat(date), np.nan, date.astype(np.int64))
+    text_rank = pd.factorize(text, sort=True, use_na_sentinel=True)[0].astype(float)
+    keep = _dedupe(keys, [date_num, value, text_rank], "value", warnings)
+    pos = pd.Index(keys[keep]).get_indexer(rows.key)
+    hit = pos >= 0
+    source = keep[pos[hit]]
+    rows.value[hit] = value[source]
+    rows.text[hit] = text[source]
+    rows.date[hit] = date[source]
+
+
+def _attach_supplied(
+    rows: _Rows,
+    catalogue: _Catalogue,
+    supplied: pd.DataFrame | None,
+    org_pos: pd.Index,
+    warnings: list[str],
+) -> None:
+    """Each row's supplied score, one per key; scores for rows that do not exist reported."""
+    score_ids = catalogue.score_ids
+    found, keys = _lookup(
         supplied, "metric_id", org_pos, pd.Index(score_ids), "supplied_scores", warnings
     )
-    sup = np.full(n, np.nan)
-    if len(skeys):
-        if "score" not in sups.columns:
-            raise ValueError("supplied_scores: missing column(s) score")
-        s_score = pd.to_numeric(sups["score"], errors="coerce").to_numpy(dtype=np.float64)
-        keep = _dedupe(skeys, [s_score], "supplied score", warnings)
-        skeys, s_score = skeys[keep], s_score[keep]
-        s_org, s_met = np.divmod(skeys, n_m)
-        stray = ~applies[s_met, s_org]
-        if stray.any():
-            _warn_ids(
-                score_ids[s_met[stray]],
-                "supplied score(s) ignored: the metric does not apply to the "
-                "organisation's peer group",
-                warnings,
-                count=int(stray.sum()),
-            )
-        pos = pd.Index(skeys).get_indexer(row_org.astype(np.int64) * n_m + row_met)
-        hit = pos >= 0
-        sup[hit] = s_score[pos[hit]]
-
-    score = np.full(n, np.nan)
-    rank = np.full(n, np.nan)
-    pool_size = np.zeros(n, dtype=np.int64)
-    low = np.full(n, np.nan)
-    high = np.full(n, np.nan)
-    status = np.full(n, "missing", dtype=object)
-    pool = np.where(national_m[row_met], national, peer_idx[row_org])
-
-    _score_rank(
-        method,
-        is_scored,
-        value,
-        higher_m[row_met],
-        standard_m[row_met],
-        floor_m[row_met],
-        row_met * (national + 1) + pool,
-        score,
-        rank,
-        pool_size,
-        low,
-        high,
-        status,
-    )
-    _score_bands(method, is_scored, value, higher_m[row_met], cuts_m[row_met], score, status)
-    _score_ratings(
-        methodology,
-        metrics,
-        row_met,
-        method,
-        is_scored,
-        value,
-        text,
-        date,
-        period_end,
-        score,
-        status,
-        warnings,
-    )
-    _warn_empty_pools(
-        metrics, groups, method, is_scored, value, sup, row_met, pool, national, warnings
-    )
-
-    # Supplied scores win over computed ones and are never recomputed. A 0 is NHS England's
-    # way of showing "no score": treated as missing, never averaged.
-    has_sup = ~np.isnan(sup) & (sup != 0) & is_scored
-    bad = has_sup & ((sup < 1) | (sup > 4))
-    if bad.any():
-        sample = ", ".join(
-            f"{o} {m}"
-            for o, m in zip(org_codes[row_org[bad]][:10], score_ids[row_met[bad]][:10], strict=True)
+    if not len(keys):
+        return
+    if "score" not in found.columns:
+        raise ValueError("supplied_scores: missing column(s) score")
+    score = pd.to_numeric(found["score"], errors="coerce").to_numpy(dtype=np.float64)
+    keep = _dedupe(keys, [score], "supplied score", warnings)
+    keys, score = keys[keep], score[keep]
+    org, metric = np.divmod(keys, len(catalogue.metrics))
+    stray = ~rows.applies[metric, org]
+    if stray.any():
+        _warn_ids(
+            score_ids[metric[stray]],
+            "supplied score(s) ignored: the metric does not apply to the organisation's peer group",
+            warnings,
+            count=int(stray.sum()),
         )
-        warnings.append(f"{int(bad.sum())} supplied score(s) outside 1-4 ignored (e.g. {sample})")
-        has_sup &= ~bad
-    score[has_sup] = sup[has_sup]
-    status[has_sup] = "supplied"
-    rank[has_sup] = np.nan
-    pool_size[has_sup] = 0
-    low[has_sup] = np.nan
-    high[has_sup] = np.nan
-
-    score = round2(score, methodology.rounding)
-    _score_combined(
-        metrics,
-        n_o,
-        n_m,
-        row_org,
-        row_met,
-        method,
-        is_scored,
-        has_sup,
-        score,
-        status,
-        methodology.rounding,
-    )
-
-    status[~is_scored] = "contextual"
-    score[~is_scored] = np.nan
-    scored = np.isin(status, SCORED_STATUSES)
-
-    frame = pd.DataFrame(
-        {
-            "org_code": org_codes[row_org],
-            "metric_id": score_ids[row_met],
-            "value_id": value_ids[row_met],
-            "value": value,
-            "text": pd.Series(text, dtype=object),
-            "score": score,
-            "rank": rank,
-            "pool_size": pool_size,
-            "method": method,
-            "low": low,
-            "high": high,
-            "domain": np.array(domains, dtype=object)[domain_m[row_met]],
-            "weight": weight_m[row_met],
-            "included": scored & in_avg_m[row_met],
-            "status": status,
-        }
-    )
-    return ScoredMetrics(frame, row_org, domain_m[row_met], domains)
+    pos = pd.Index(keys).get_indexer(rows.key)
+    hit = pos >= 0
+    rows.supplied[hit] = score[pos[hit]]
 
 
-def _score_rank(
-    method,
-    is_scored,
-    value,
-    higher,
-    standard,
-    floor,
-    pool_key,
-    score,
-    rank,
-    pool_size,
-    low,
-    high,
-    status,
-):
+def _score_rank(rows: _Rows, catalogue: _Catalogue, scores: _Scores) -> None:
     """Rank-based scoring with bookends: all rank metrics and pools at once."""
-    sel = np.flatnonzero((method == "rank") & is_scored & ~np.isnan(value))
+    sel = np.flatnonzero((rows.method == "rank") & rows.is_scored & ~np.isnan(rows.value))
     if not sel.size:
         return
+    metric = rows.metric[sel]
     # Oriented so that smaller is better (negation is exact).
-    h = higher[sel]
-    key = np.where(h, -value[sel], value[sel])
-    std, flo = standard[sel], floor[sel]
-    meets = ~np.isnan(std) & (key <= np.where(h, -std, std))
-    below = ~np.isnan(flo) & (key > np.where(h, -flo, flo))
+    higher = catalogue.higher_better[metric]
+    key = np.where(higher, -rows.value[sel], rows.value[sel])
+    standard, floor = catalogue.standards[metric], catalogue.floors[metric]
+    meets = ~np.isnan(standard) & (key <= np.where(higher, -standard, standard))
+    below = ~np.isnan(floor) & (key > np.where(higher, -floor, floor))
     ranked = ~meets & ~below
-    lo = np.where(np.isnan(std), 1.0, 2.0)
-    hi = np.where(np.isnan(flo), 4.0, 3.0)
+    lowest = np.where(np.isnan(standard), 1.0, 2.0)
+    highest = np.where(np.isnan(floor), 4.0, 3.0)
 
-    r, size = group_min_rank(pool_key[sel][ranked], key[ranked])
-    lo_r, hi_r = lo[ranked], hi[ranked]
+    rank, size = group_min_rank(rows.pool_key[sel][ranked], key[ranked])
+    lo, hi = lowest[ranked], highest[ranked]
     with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.where(size > 1, lo_r + (hi_r - lo_r) * (r - 1) / (size - 1), lo_r)
+        score = np.where(size > 1, lo + (hi - lo) * (rank - 1) / (size - 1), lo)
     idx = sel[ranked]
-    score[idx], rank[idx], pool_size[idx] = s, r, size
-    low[idx], high[idx] = lo_r, hi_r
-    status[idx] = "scored"
+    scores.score[idx], scores.rank[idx], scores.pool_size[idx] = score, rank, size
+    scores.low[idx], scores.high[idx] = lo, hi
+    scores.status[idx] = "scored"
 
     for mask, bookend, label in ((meets, 1.0, "meets_standard"), (below, 4.0, "below_floor")):
         idx = sel[mask]
-        score[idx] = low[idx] = high[idx] = bookend
-        status[idx] = label
+        scores.score[idx] = scores.low[idx] = scores.high[idx] = bookend
+        scores.status[idx] = label
 
 
-def _score_bands(method, is_scored, value, higher, cuts, score, status):
+def _score_bands(rows: _Rows, catalogue: _Catalogue, scores: _Scores) -> None:
     """Bands: higher-better: >= c1 -> 1, >= c2 -> 2, >= c3 -> 3, else 4 (lower mirrors)."""
-    sel = np.flatnonzero((method == "bands") & is_scored & ~np.isnan(value))
+    sel = np.flatnonzero((rows.method == "bands") & rows.is_scored & ~np.isnan(rows.value))
     if not sel.size:
         return
-    sign = np.where(higher[sel], 1.0, -1.0)
-    passed = ((value[sel] * sign)[:, None] >= cuts[sel] * sign[:, None]).sum(axis=1)
-    score[sel] = 4.0 - passed
-    status[sel] = "scored"
+    metric = rows.metric[sel]
+    sign = np.where(catalogue.higher_better[metric], 1.0, -1.0)
+    cut_points = catalogue.band_cut_points[metric]
+    passed = ((rows.value[sel] * sign)[:, None] >= cut_points * sign[:, None]).sum(axis=1)
+    scores.score[sel] = 4.0 - passed
+    scores.status[sel] = "scored"
 
 
 def _score_ratings(
-    methodology,
-    metrics,
-    row_met,
-    method,
-    is_scored,
-    value,
-    text,
-    date,
-    period_end,
-    score,
-    status,
-    warnings,
-):
-    """Ratings: scale look-up (case-insensitive), only inside the look-back window."""
-    cutoff = np.datetime64(period_end, "D") - np.timedelta64(methodology.rating_lookback_days, "D")
-    for mi, m in enumerate(metrics):
+    rows: _Rows,
+    catalogue: _Catalogue,
+    scores: _Scores,
+    cutoff: np.datetime64,
+    warnings: list[str],
+) -> None:
+    """Ratings: scale look-up (case-insensitive), only if awarded on or after ``cutoff``."""
+    for mi, m in enumerate(catalogue.metrics):
         if m.method != "rating" or not m.scored:
             continue
-        idx = np.flatnonzero((row_met == mi) & (method == "rating") & is_scored)
+        idx = np.flatnonzero((rows.metric == mi) & (rows.method == "rating") & rows.is_scored)
         if not idx.size:
             continue
         scale = {str(k).casefold(): float(v) for k, v in m.params["scale"].items()}
-        labels = text[idx]
+        labels = rows.text[idx]
         has_text = np.array([lbl is not None for lbl in labels], dtype=bool)
         mapped = np.array(
             [scale.get(lbl.casefold(), np.nan) if lbl is not None else np.nan for lbl in labels],
             dtype=float,
         )
-        d = date[idx]
-        dated = ~np.isnat(d)
+        awarded = rows.date[idx]
+        dated = ~np.isnat(awarded)
         known = ~np.isnan(mapped)
-        in_window = dated & (d >= cutoff)
+        in_window = dated & (awarded >= cutoff)
 
         ok = known & in_window
-        score[idx[ok]] = mapped[ok]
-        status[idx[ok]] = "scored"
-        status[idx[known & dated & ~in_window]] = "out_of_window"
-        invalid = (has_text & ~known) | (known & ~dated) | (~has_text & ~np.isnan(value[idx]))
-        status[idx[invalid]] = "invalid"
+        scores.score[idx[ok]] = mapped[ok]
+        scores.status[idx[ok]] = "scored"
+        scores.status[idx[known & dated & ~in_window]] = "out_of_window"
+        invalid = (has_text & ~known) | (known & ~dated) | (~has_text & ~np.isnan(rows.value[idx]))
+        scores.status[idx[invalid]] = "invalid"
         if invalid.any():
             warnings.append(
                 f"{m.score_id} ({m.name}): {int(invalid.sum())} rating(s) not scored: the "
@@ -559,51 +557,116 @@ def _score_ratings(
             )
 
 
+def _apply_supplied(
+    rows: _Rows,
+    catalogue: _Catalogue,
+    org_codes: np.ndarray,
+    scores: _Scores,
+    warnings: list[str],
+) -> np.ndarray:
+    """Supplied scores win over computed ones and are never recomputed. A 0 is NHS
+    England's way of showing "no score": treated as missing, never averaged.
+
+    Returns which rows took a supplied score.
+    """
+    supplied = rows.supplied
+    taken = ~np.isnan(supplied) & (supplied != 0) & rows.is_scored
+    bad = taken & ((supplied < 1) | (supplied > 4))
+    if bad.any():
+        orgs = org_codes[rows.org[bad]][:10]
+        metrics = catalogue.score_ids[rows.metric[bad]][:10]
+        sample = ", ".join(f"{o} {m}" for o, m in zip(orgs, metrics, strict=True))
+        warnings.append(f"{int(bad.sum())} supplied score(s) outside 1-4 ignored (e.g. {sample})")
+        taken &= ~bad
+    scores.score[taken] = supplied[taken]
+    scores.status[taken] = "supplied"
+    scores.rank[taken] = np.nan
+    scores.pool_size[taken] = 0
+    scores.low[taken] = np.nan
+    scores.high[taken] = np.nan
+    return taken
+
+
 def _score_combined(
-    metrics, n_o, n_m, row_org, row_met, method, is_scored, has_sup, score, status, rounding
-):
+    rows: _Rows,
+    catalogue: _Catalogue,
+    scores: _Scores,
+    has_supplied: np.ndarray,
+    n_orgs: int,
+    rounding: str,
+) -> None:
     """Combined finance: clamp(variance + (+step if plan > threshold else -step), 1, 4).
 
     Uses the plan and variance scores whether computed or supplied; a supplied combined
     score wins; when either input is missing the combined score is missing.
     """
-    if not ((method == "combined") & is_scored).any():
+    if not ((rows.method == "combined") & rows.is_scored).any():
         return
-    matrix = np.full((n_o, n_m), np.nan)
-    matrix[row_org, row_met] = score
+    metrics = catalogue.metrics
+    matrix = np.full((n_orgs, len(metrics)), np.nan)
+    matrix[rows.org, rows.metric] = scores.score
     index = {m.score_id: i for i, m in enumerate(metrics)}
     for mi, m in enumerate(metrics):
         if m.method != "combined" or not m.scored:
             continue
-        idx = np.flatnonzero((row_met == mi) & is_scored & ~has_sup)
+        idx = np.flatnonzero((rows.metric == mi) & rows.is_scored & ~has_supplied)
         if not idx.size:
             continue
-        p = matrix[row_org[idx], index[m.params["plan"]]]
-        v = matrix[row_org[idx], index[m.params["variance"]]]
+        org = rows.org[idx]
+        plan = matrix[org, index[m.params["plan"]]]
+        variance = matrix[org, index[m.params["variance"]]]
         step = float(m.params.get("step", 1.0))
         threshold = float(m.params.get("plan_threshold", 1.0))
-        combined = np.clip(v + np.where(p > threshold + 1e-9, step, -step), 1.0, 4.0)
-        ok = ~np.isnan(p) & ~np.isnan(v)
-        score[idx[ok]] = round2(combined[ok], rounding)
-        status[idx[ok]] = "scored"
+        combined = np.clip(variance + np.where(plan > threshold + 1e-9, step, -step), 1.0, 4.0)
+        ok = ~np.isnan(plan) & ~np.isnan(variance)
+        scores.score[idx[ok]] = round2(combined[ok], rounding)
+        scores.status[idx[ok]] = "scored"
 
 
-def _warn_empty_pools(
-    metrics, groups, method, is_scored, value, sup, row_met, pool, national, warnings
-):
+def _warn_empty_pools(rows: _Rows, catalogue: _Catalogue, warnings: list[str]) -> None:
     """An empty pool scores nobody: say so when someone in it is left without a score."""
-    sel = (method == "rank") & is_scored
+    sel = (rows.method == "rank") & rows.is_scored
     if not sel.any():
         return
-    key = row_met[sel] * (national + 1) + pool[sel]
-    size = (national + 1) * len(metrics)
-    rows = np.bincount(key, minlength=size)
-    valued = np.bincount(key, weights=~np.isnan(value[sel]), minlength=size)
-    unscored = np.bincount(key, weights=np.isnan(sup[sel]), minlength=size)
-    for k in np.flatnonzero((rows > 0) & (valued == 0) & (unscored > 0)):
-        mi, p = divmod(int(k), national + 1)
-        where = "the national pool" if p == national else f"peer group {groups[p]}"
+    key = rows.pool_key[sel]
+    n_pools = rows.n_pools
+    size = n_pools * len(catalogue.metrics)
+    in_pool = np.bincount(key, minlength=size)
+    valued = np.bincount(key, weights=~np.isnan(rows.value[sel]), minlength=size)
+    unscored = np.bincount(key, weights=np.isnan(rows.supplied[sel]), minlength=size)
+    for k in np.flatnonzero((in_pool > 0) & (valued == 0) & (unscored > 0)):
+        mi, p = divmod(int(k), n_pools)
+        m = catalogue.metrics[mi]
+        national = p == len(rows.peer_groups)
+        where = "the national pool" if national else f"peer group {rows.peer_groups[p]}"
         warnings.append(
-            f"{metrics[mi].score_id} ({metrics[mi].name}): no organisation in {where} has a "
+            f"{m.score_id} ({m.name}): no organisation in {where} has a "
             f"value; nobody scored ({int(unscored[k])} organisation(s) left without a score)"
         )
+
+
+def _metric_scores_frame(
+    rows: _Rows, catalogue: _Catalogue, scores: _Scores, org_codes: np.ndarray
+) -> pd.DataFrame:
+    """The ``metric_scores`` frame (columns :data:`METRIC_SCORE_COLUMNS`)."""
+    metric = rows.metric
+    scored = np.isin(scores.status, SCORED_STATUSES)
+    return pd.DataFrame(
+        {
+            "org_code": org_codes[rows.org],
+            "metric_id": catalogue.score_ids[metric],
+            "value_id": catalogue.value_ids[metric],
+            "value": rows.value,
+            "text": pd.Series(rows.text, dtype=object),
+            "score": scores.score,
+            "rank": scores.rank,
+            "pool_size": scores.pool_size,
+            "method": rows.method,
+            "low": scores.low,
+            "high": scores.high,
+            "domain": np.array(catalogue.domains, dtype=object)[catalogue.domain_index[metric]],
+            "weight": catalogue.weights[metric],
+            "included": scored & catalogue.in_average[metric],
+            "status": scores.status,
+        }
+    )

@@ -151,9 +151,6 @@ class MethodologySpec:
     def metrics_for(self, peer_group: str) -> tuple[MetricSpec, ...]:
         return tuple(m for m in self.metrics if m.applies_to(peer_group))
 
-    def is_segmented(self, peer_group: str) -> bool:
-        return peer_group in self.segmented_peer_groups
-
     # -- (de)serialisation ----------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MethodologySpec:
@@ -450,89 +447,84 @@ class _Parser:
                 f"segmentation.quartile_pool: must be one of {', '.join(QUARTILE_POOLS)}, "
                 f"got {pool!r}"
             )
-
-        thresholds = seg["thresholds"]
-        parsed_thresholds: tuple[float, float, float] | None = None
-        if thresholds is not None:
-            nums = (
-                [_parse_number(t) for t in thresholds]
-                if isinstance(thresholds, list | tuple)
-                else []
-            )
-            if len(nums) != 3 or any(n is None for n in nums):
-                self.error(
-                    "segmentation.thresholds: expected three numbers [t1, t2, t3] or null, "
-                    f"got {thresholds!r}"
-                )
-            elif not (1 <= nums[0] <= nums[1] <= nums[2] <= 4):
-                self.error(
-                    "segmentation.thresholds: must satisfy 1 <= t1 <= t2 <= t3 <= 4, "
-                    f"got {thresholds!r}"
-                )
-            else:
-                parsed_thresholds = (nums[0], nums[1], nums[2])
-
-        min_count = seg["min_metric_count"]
-        if not _is_int(min_count) or min_count < 1:
-            self.error(f"segmentation.min_metric_count: must be an integer >= 1, got {min_count!r}")
-            min_count = 1
-
-        segmented = seg["segmented_peer_groups"]
-        if segmented is None:
-            segmented_groups: tuple[str, ...] = tuple(p for p in peer_groups if p != "icb")
-        else:
-            segmented_groups = self._string_list(
-                segmented, "segmentation.segmented_peer_groups", required=False
-            )
-            missing = [p for p in segmented_groups if peer_groups and p not in peer_groups]
-            if missing:
-                self.error(
-                    "segmentation.segmented_peer_groups: not in peer_groups: " + ", ".join(missing)
-                )
-
-        cap = seg["override_cap"]
-        if not _is_int(cap) or not 1 <= cap <= 4:
-            self.error(f"segmentation.override_cap: must be an integer 1-4, got {cap!r}")
-            cap = 3
-
-        derive = seg["derive_override_from"] or None
-        if derive is not None:
-            if not isinstance(derive, str) or not derive.strip():
-                self.error(
-                    f"segmentation.derive_override_from: expected a metric id, got {derive!r}"
-                )
-                derive = None
-            else:
-                derive = derive.strip()
-                known = {m.value_id for m in metrics} | {m.score_id for m in metrics}
-                if metrics and derive not in known:
-                    self.error(
-                        f"segmentation.derive_override_from: {derive} is not a metric "
-                        "value_id or score_id of this methodology"
-                    )
-
-        lookback = seg["rating_lookback_days"]
-        if not _is_int(lookback) or lookback < 0:
-            self.error(
-                f"segmentation.rating_lookback_days: must be an integer >= 0, got {lookback!r}"
-            )
-            lookback = 730
-        replicates = seg["replicates"]
-        if not _is_int(replicates) or replicates < 0:
-            self.error(f"segmentation.replicates: must be an integer >= 0, got {replicates!r}")
-            replicates = 1000
+        thresholds = self._thresholds(seg["thresholds"])
+        min_count = self._seg_integer(seg, "min_metric_count", 1)
+        segmented = self._segmented_peer_groups(seg["segmented_peer_groups"], peer_groups)
+        cap = self._seg_integer(seg, "override_cap", 1, 4)
+        derive = self._derive_override_from(seg["derive_override_from"] or None, metrics)
+        lookback = self._seg_integer(seg, "rating_lookback_days", 0)
+        replicates = self._seg_integer(seg, "replicates", 0)
 
         return {
             "segmentation_method": method,
-            "thresholds": parsed_thresholds,
+            "thresholds": thresholds,
             "quartile_pool": pool,
             "min_metric_count": min_count,
-            "segmented_peer_groups": segmented_groups,
+            "segmented_peer_groups": segmented,
             "override_cap": cap,
             "derive_override_from": derive,
             "rating_lookback_days": lookback,
             "replicates": replicates,
         }
+
+    def _thresholds(self, thresholds: Any) -> tuple[float, float, float] | None:
+        if thresholds is None:
+            return None
+        nums = (
+            [_parse_number(t) for t in thresholds] if isinstance(thresholds, list | tuple) else []
+        )
+        if len(nums) != 3 or any(n is None for n in nums):
+            self.error(
+                "segmentation.thresholds: expected three numbers [t1, t2, t3] or null, "
+                f"got {thresholds!r}"
+            )
+        elif not (1 <= nums[0] <= nums[1] <= nums[2] <= 4):
+            self.error(
+                "segmentation.thresholds: must satisfy 1 <= t1 <= t2 <= t3 <= 4, "
+                f"got {thresholds!r}"
+            )
+        else:
+            return (nums[0], nums[1], nums[2])
+        return None
+
+    def _seg_integer(
+        self, seg: Mapping[str, Any], key: str, lowest: int, highest: int | None = None
+    ) -> int:
+        """``seg[key]`` when a whole number in range, else its default (with an error)."""
+        value = seg[key]
+        if _is_int(value) and lowest <= value and (highest is None or value <= highest):
+            return value
+        expected = f">= {lowest}" if highest is None else f"{lowest}-{highest}"
+        self.error(f"segmentation.{key}: must be an integer {expected}, got {value!r}")
+        return _SEG_DEFAULTS[key]
+
+    def _segmented_peer_groups(
+        self, segmented: Any, peer_groups: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        if segmented is None:
+            return tuple(p for p in peer_groups if p != "icb")
+        groups = self._string_list(segmented, "segmentation.segmented_peer_groups", required=False)
+        missing = [p for p in groups if peer_groups and p not in peer_groups]
+        if missing:
+            self.error(
+                "segmentation.segmented_peer_groups: not in peer_groups: " + ", ".join(missing)
+            )
+        return groups
+
+    def _derive_override_from(self, derive: Any, metrics: tuple[MetricSpec, ...]) -> str | None:
+        if derive is None:
+            return None
+        if not isinstance(derive, str) or not derive.strip():
+            self.error(f"segmentation.derive_override_from: expected a metric id, got {derive!r}")
+            return None
+        derive = derive.strip()
+        known = {m.value_id for m in metrics} | {m.score_id for m in metrics}
+        if metrics and derive not in known:
+            self.error(
+                f"segmentation.derive_override_from: {derive} is not a metric "
+                "value_id or score_id of this methodology"
+            )
+        return derive
 
     def _metrics(
         self, value: Any, domains: set[str], peer_groups: set[str]
@@ -589,71 +581,22 @@ class _Parser:
             self.error(f"metrics[{index}]: score_id is required")
             return None
         score_id = score_id.strip()
-        where = f"metric {score_id}"
-        ok = True
-
-        def fail(message: str) -> None:
-            nonlocal ok
-            ok = False
-            self.error(f"{where}: {message}")
+        fail = _MetricProblems(self, f"metric {score_id}")
 
         unknown = sorted(set(map(str, item)) - _METRIC_KEYS)
         if unknown:
             fail(f"unknown field(s) {', '.join(unknown)}")
-
-        value_id = item.get("value_id") or None  # "" (a blank form field) means none
-        if value_id is not None and (not isinstance(value_id, str) or not value_id.strip()):
-            fail(f"value_id must be text or null, got {value_id!r}")
-            value_id = None
-        value_id = value_id.strip() if isinstance(value_id, str) else None
-
-        name = item.get("name")
-        if not isinstance(name, str) or not name.strip():
-            fail("name is required")
-            name = ""
-        domain = item.get("domain")
-        if not isinstance(domain, str) or domain not in domains:
-            fail(f"domain {domain!r} is not one of the methodology's domains")
-        sub_domain = item.get("sub_domain") or ""
-        units = item.get("units") or ""
-        if not isinstance(sub_domain, str) or not isinstance(units, str):
-            fail("sub_domain and units must be text")
-
-        method = item.get("method", "rank")
-        if method not in METHODS:
-            fail(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+        value_id = _metric_value_id(item, fail)
+        name, domain, sub_domain, units = _metric_labels(item, domains, fail)
+        how = _metric_method(item, value_id, fail)
+        if how is None:
             return None
-        contextual = item.get("contextual", method == "contextual")
-        if not isinstance(contextual, bool):
-            fail(f"contextual must be true or false, got {contextual!r}")
-            contextual = False
-        if method == "contextual" and not contextual:
-            fail("method contextual needs contextual: true")
-
-        direction = item.get("direction") or None
-        if direction is not None and direction not in DIRECTIONS:
-            fail(f"direction must be higher, lower or null, got {direction!r}")
-        if method in ("rank", "bands") and direction is None and not contextual:
-            fail(f"method {method} needs a direction (higher or lower)")
-        if method in ("rank", "bands") and value_id is None:
-            fail(f"method {method} needs a value_id")
+        method, contextual, direction = how
 
         pool = item.get("pool", "peer_group")
         if pool not in POOLS:
             fail(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
-
-        groups_raw = item.get("peer_groups")
-        groups: tuple[str, ...] = ()
-        if not isinstance(groups_raw, list | tuple) or not groups_raw:
-            fail("peer_groups: required, a non-empty list")
-        else:
-            groups = tuple(str(g).strip() for g in groups_raw)
-            if len(set(groups)) != len(groups):
-                fail("peer_groups lists a peer group twice")
-            bad = [g for g in groups if peer_groups and g not in peer_groups]
-            if bad:
-                fail(f"peer_groups not in the methodology's peer_groups: {', '.join(bad)}")
-
+        groups = _metric_peer_groups(item.get("peer_groups"), peer_groups, fail)
         weight = _parse_number(item.get("weight", 1))
         if weight is None or weight <= 0:
             fail(
@@ -671,30 +614,14 @@ class _Parser:
             fail(f"params must be a mapping, got {params!r}")
             params = {}
         params = self._params(params, method, direction, fail)
+        valid_range = _valid_range(item.get("valid_range"), fail)
 
-        valid_range = None
-        raw_range = item.get("valid_range")
-        if raw_range is not None:
-            bounds = (
-                [None if b is None else _parse_number(b) for b in raw_range]
-                if isinstance(raw_range, list | tuple) and len(raw_range) == 2
-                else None
-            )
-            if bounds is None or any(
-                b is None and r is not None for b, r in zip(bounds, raw_range, strict=True)
-            ):
-                fail(f"valid_range must be [lowest, highest] (null for open), got {raw_range!r}")
-            elif bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1]:
-                fail(f"valid_range runs backwards: {raw_range!r}")
-            else:
-                valid_range = (bounds[0], bounds[1])
-
-        if not ok:
+        if fail.found:
             return None
         return MetricSpec(
             score_id=score_id,
             value_id=value_id,
-            name=name.strip(),
+            name=name,
             domain=domain,
             sub_domain=sub_domain,
             units=units,
@@ -769,3 +696,97 @@ class _Parser:
                         parsed[label.strip()] = number
                 out["scale"] = parsed
         return out
+
+
+class _MetricProblems:
+    """Records a problem of one metric, named after it; remembers whether there was any."""
+
+    def __init__(self, parser: _Parser, where: str):
+        self.parser = parser
+        self.where = where
+        self.found = False
+
+    def __call__(self, message: str) -> None:
+        self.found = True
+        self.parser.error(f"{self.where}: {message}")
+
+
+def _metric_value_id(item: Mapping[str, Any], fail: _MetricProblems) -> str | None:
+    value_id = item.get("value_id") or None  # "" (a blank form field) means none
+    if value_id is not None and (not isinstance(value_id, str) or not value_id.strip()):
+        fail(f"value_id must be text or null, got {value_id!r}")
+        value_id = None
+    return value_id.strip() if isinstance(value_id, str) else None
+
+
+def _metric_labels(
+    item: Mapping[str, Any], domains: set[str], fail: _MetricProblems
+) -> tuple[str, Any, Any, Any]:
+    """Name (stripped), domain, sub-domain and units."""
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        fail("name is required")
+        name = ""
+    domain = item.get("domain")
+    if not isinstance(domain, str) or domain not in domains:
+        fail(f"domain {domain!r} is not one of the methodology's domains")
+    sub_domain = item.get("sub_domain") or ""
+    units = item.get("units") or ""
+    if not isinstance(sub_domain, str) or not isinstance(units, str):
+        fail("sub_domain and units must be text")
+    return name.strip(), domain, sub_domain, units
+
+
+def _metric_method(
+    item: Mapping[str, Any], value_id: str | None, fail: _MetricProblems
+) -> tuple[str, bool, str | None] | None:
+    """Method, contextual and direction, checked together; None for an unknown method."""
+    method = item.get("method", "rank")
+    if method not in METHODS:
+        fail(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+        return None
+    contextual = item.get("contextual", method == "contextual")
+    if not isinstance(contextual, bool):
+        fail(f"contextual must be true or false, got {contextual!r}")
+        contextual = False
+    if method == "contextual" and not contextual:
+        fail("method contextual needs contextual: true")
+
+    direction = item.get("direction") or None
+    if direction is not None and direction not in DIRECTIONS:
+        fail(f"direction must be higher, lower or null, got {direction!r}")
+    if method in ("rank", "bands") and direction is None and not contextual:
+        fail(f"method {method} needs a direction (higher or lower)")
+    if method in ("rank", "bands") and value_id is None:
+        fail(f"method {method} needs a value_id")
+    return method, contextual, direction
+
+
+def _metric_peer_groups(raw: Any, peer_groups: set[str], fail: _MetricProblems) -> tuple[str, ...]:
+    if not isinstance(raw, list | tuple) or not raw:
+        fail("peer_groups: required, a non-empty list")
+        return ()
+    groups = tuple(str(g).strip() for g in raw)
+    if len(set(groups)) != len(groups):
+        fail("peer_groups lists a peer group twice")
+    bad = [g for g in groups if peer_groups and g not in peer_groups]
+    if bad:
+        fail(f"peer_groups not in the methodology's peer_groups: {', '.join(bad)}")
+    return groups
+
+
+def _valid_range(raw: Any, fail: _MetricProblems) -> tuple[float | None, float | None] | None:
+    if raw is None:
+        return None
+    bounds = (
+        [None if b is None else _parse_number(b) for b in raw]
+        if isinstance(raw, list | tuple) and len(raw) == 2
+        else None
+    )
+    if bounds is None or any(b is None and r is not None for b, r in zip(bounds, raw, strict=True)):
+        fail(f"valid_range must be [lowest, highest] (null for open), got {raw!r}")
+    elif bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1]:
+        fail(f"valid_range runs backwards: {raw!r}")
+    else:
+        return (bounds[0], bounds[1])
+    return None

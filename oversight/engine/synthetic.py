@@ -35,6 +35,27 @@ def synthetic_methodology(n_metrics: int = 25, replicates: int = 1000) -> Method
     if n_metrics < _FIXED + 1:
         raise ValueError(f"n_metrics must be at least {_FIXED + 1}")
     groups = list(PROVIDER_GROUPS)
+    metrics = [*_fixed_metrics(groups), *_rank_metrics(n_metrics - _FIXED, groups)]
+    return MethodologySpec.from_dict(
+        {
+            "slug": "synthetic",
+            "name": "Synthetic NOF-shaped methodology",
+            "segmentation": {
+                "method": "quartiles",
+                "quartile_pool": "national",
+                "segmented_peer_groups": groups,
+                "derive_override_from": "OF0079",
+                "replicates": replicates,
+            },
+            "domains": DOMAINS,
+            "peer_groups": [*groups, "icb"],
+            "metrics": metrics,
+        }
+    )
+
+
+def _fixed_metrics(groups: list[str]) -> list[dict]:
+    """The finance trio, a rating, a supplied score and three infection metrics (1/3)."""
     metrics = [
         {
             "score_id": "OF1079",
@@ -100,7 +121,13 @@ def synthetic_methodology(n_metrics: int = 25, replicates: int = 1000) -> Method
                 "weight": "1/3",
             }
         )
-    for i in range(n_metrics - _FIXED):
+    return metrics
+
+
+def _rank_metrics(n: int, groups: list[str]) -> list[dict]:
+    """``n`` rank metrics: some with a standard or a floor, a third in the national pool."""
+    metrics = []
+    for i in range(n):
         params: dict = {}
         if i % 5 == 1:
             params["standard"] = 0.5
@@ -119,22 +146,7 @@ def synthetic_methodology(n_metrics: int = 25, replicates: int = 1000) -> Method
                 "peer_groups": groups,
             }
         )
-    return MethodologySpec.from_dict(
-        {
-            "slug": "synthetic",
-            "name": "Synthetic NOF-shaped methodology",
-            "segmentation": {
-                "method": "quartiles",
-                "quartile_pool": "national",
-                "segmented_peer_groups": groups,
-                "derive_override_from": "OF0079",
-                "replicates": replicates,
-            },
-            "domains": DOMAINS,
-            "peer_groups": [*groups, "icb"],
-            "metrics": metrics,
-        }
-    )
+    return metrics
 
 
 def synthetic_inputs(

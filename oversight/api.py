@@ -19,6 +19,7 @@ from systems.models import PeerGroup
 
 from . import selectors
 from .models import (
+    STORED_METRIC_FIELDS,
     Methodology,
     MetricDefinition,
     MetricValue,
@@ -81,25 +82,7 @@ class MetricDefinitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MetricDefinition
-        fields = [
-            "id",
-            "methodology",
-            "position",
-            "score_id",
-            "value_id",
-            "name",
-            "domain",
-            "sub_domain",
-            "units",
-            "direction",
-            "method",
-            "params",
-            "pool",
-            "peer_groups",
-            "weight",
-            "included_in_average",
-            "contextual",
-        ]
+        fields = ["id", "methodology", "position", *STORED_METRIC_FIELDS]
 
 
 class MetricDefinitionFilter(django_filters.FilterSet):

@@ -18,6 +18,8 @@ from django.db.models import Q
 
 from systems.models import Organisation
 
+from .engine.spec import METRIC_FIELDS, MetricSpec
+
 PERIOD_LABEL_RE = re.compile(r"^Q([1-4]) (\d{4})/(\d{2})$")
 PERIOD_SLUG_RE = re.compile(r"^(\d{4})-(\d{2})-q([1-4])$")
 
@@ -181,27 +183,38 @@ class MetricDefinition(models.Model):
         return f"{self.score_id} {self.name}"
 
     def as_document(self) -> dict[str, Any]:
-        return {
-            "score_id": self.score_id,
-            "value_id": self.value_id or None,
-            "name": self.name,
-            "domain": self.domain,
-            "sub_domain": self.sub_domain,
-            "units": self.units,
-            "direction": self.direction or None,
-            "method": self.method,
-            "params": self.params,
-            "pool": self.pool,
-            "peer_groups": list(self.peer_groups),
-            "weight": self.weight,
-            "included_in_average": self.included_in_average,
-            "contextual": self.contextual,
-            "valid_range": (
+        """The definition as a methodology file writes it (:class:`MetricSpec`'s fields)."""
+        document = {name: getattr(self, name) for name in STORED_METRIC_FIELDS}
+        document.update(
+            value_id=self.value_id or None,
+            direction=self.direction or None,
+            peer_groups=list(self.peer_groups),
+            valid_range=(
                 None
                 if self.valid_min is None and self.valid_max is None
                 else [self.valid_min, self.valid_max]
             ),
-        }
+        )
+        return document
+
+    @classmethod
+    def from_spec(cls, spec: MetricSpec, **fields: Any) -> MetricDefinition:
+        """An unsaved row holding ``spec`` (``fields`` adds the methodology and position)."""
+        stored = {name: getattr(spec, name) for name in STORED_METRIC_FIELDS}
+        stored.update(
+            value_id=spec.value_id or "",
+            direction=spec.direction or "",
+            params=json.loads(json.dumps(spec.to_dict()["params"])),
+            peer_groups=list(spec.peer_groups),
+            valid_min=spec.valid_range[0] if spec.valid_range else None,
+            valid_max=spec.valid_range[1] if spec.valid_range else None,
+        )
+        return cls(**stored, **fields)
+
+
+# The metric settings a MetricDefinition row stores one to one (the validation bounds,
+# ``valid_range``, are stored as ``valid_min`` and ``valid_max``).
+STORED_METRIC_FIELDS = tuple(name for name in METRIC_FIELDS if name != "valid_range")
 
 
 class ReportingPeriodQuerySet(models.QuerySet):

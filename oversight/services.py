@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -76,26 +75,7 @@ def _methodology_fields(spec: MethodologySpec) -> dict[str, Any]:
 
 def _metric_rows(methodology: Methodology, spec: MethodologySpec) -> list[MetricDefinition]:
     return [
-        MetricDefinition(
-            methodology=methodology,
-            position=position,
-            score_id=m.score_id,
-            value_id=m.value_id or "",
-            name=m.name,
-            domain=m.domain,
-            sub_domain=m.sub_domain,
-            units=m.units,
-            direction=m.direction or "",
-            method=m.method,
-            params=json.loads(json.dumps(m.to_dict()["params"])),
-            pool=m.pool,
-            peer_groups=list(m.peer_groups),
-            weight=m.weight,
-            included_in_average=m.included_in_average,
-            contextual=m.contextual,
-            valid_min=m.valid_range[0] if m.valid_range else None,
-            valid_max=m.valid_range[1] if m.valid_range else None,
-        )
+        MetricDefinition.from_spec(m, methodology=methodology, position=position)
         for position, m in enumerate(spec.metrics)
     ]
 

@@ -14,9 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-# The day the ICB mergers took effect: a trust's host ICB is ``icb_before_2026`` before
-# it and ``icb_from_2026`` from it. The only place the date is written.
-ICB_REORGANISATION_DATE = datetime.date(2026, 4, 1)
+from .calendar import ICB_REORGANISATION_DATE
 
 
 def host_icb_field(day: datetime.date) -> str:

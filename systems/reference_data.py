@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .calendar import ICB_REORGANISATION_DATE
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 REGIONS_FILE = "nhs_england_regions.csv"
@@ -24,7 +26,6 @@ ICB_SUCCESSIONS_FILE = "icb_successions_2026-04-01.csv"
 TRUSTS_FILE = "nhs_trusts.csv"
 
 ICB_ESTABLISHED = datetime.date(2022, 7, 1)
-ICB_REORGANISED = datetime.date(2026, 4, 1)
 
 CODE_RE = re.compile(r"^[A-Z0-9]{3,5}$")
 TRUST_TYPES = {"acute", "acute_specialist", "mental_health", "community", "ambulance"}
@@ -280,7 +281,7 @@ def _read_icbs_before_2026(
             region_code=_region_code(before, line_no, row, region_codes),
             ons_code=row.get("icb_ons_code", ""),
             open_date=ICB_ESTABLISHED,
-            close_date=ICB_REORGANISED if status.startswith("dissolved") else None,
+            close_date=ICB_REORGANISATION_DATE if status.startswith("dissolved") else None,
             provenance="ICB 2022 to 2026 (ODS)",
         )
     return icbs
@@ -309,7 +310,9 @@ def _read_icbs_from_2026(
             name=after.text(line_no, row, "icb_name"),
             region_code=region_code,
             ons_code="" if previous is None else previous.ons_code,
-            open_date=(established or ICB_REORGANISED) if previous is None else previous.open_date,
+            open_date=(established or ICB_REORGANISATION_DATE)
+            if previous is None
+            else previous.open_date,
             close_date=None,
             provenance=row.get("provenance", ""),
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -240,23 +240,10 @@ _SEG_KEYS = {
     "rating_lookback_days",
     "replicates",
 }
-_METRIC_KEYS = {
-    "score_id",
-    "value_id",
-    "name",
-    "domain",
-    "sub_domain",
-    "units",
-    "direction",
-    "method",
-    "params",
-    "pool",
-    "peer_groups",
-    "weight",
-    "included_in_average",
-    "contextual",
-    "valid_range",
-}
+# A metric definition's fields, in order: the one list the database row, the API and the
+# methodology file follow (a new setting is a new MetricSpec field, nothing else).
+METRIC_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(MetricSpec))
+_METRIC_KEYS = frozenset(METRIC_FIELDS)
 _PARAM_KEYS = {
     "rank": {"standard", "floor"},
     "bands": {"cut_points"},

@@ -7,7 +7,6 @@ clean set of files reaches the database.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import re
 from collections.abc import Iterable
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .calendar import ICB_REORGANISATION_DATE
+from .datafiles import CsvFile
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -107,50 +107,13 @@ class ReferenceData:
     successions: list[SuccessionRow] = field(default_factory=list)
 
 
-class _FileReader:
-    """Rows of one CSV with line-numbered, column-named error reporting."""
+class _FileReader(CsvFile):
+    """A reference file's rows, with the checks its columns need."""
 
     def __init__(
         self, directory: Path, filename: str, required: Iterable[str], problems: list[str]
     ):
-        self.filename = filename
-        self.problems = problems
-        self.rows: list[tuple[int, dict[str, str]]] = []
-        path = directory / filename
-        if not path.exists():
-            problems.append(f"{filename}: file not found in {directory}")
-            return
-        try:
-            with path.open(encoding="utf-8-sig", newline="") as fh:
-                reader = csv.DictReader(fh)
-                header = [h.strip() for h in (reader.fieldnames or [])]
-                missing = [c for c in required if c not in header]
-                if missing:
-                    problems.append(
-                        f"{filename}: missing column(s) {', '.join(missing)}; "
-                        f"found {', '.join(header) or 'no header'}"
-                    )
-                    return
-                for line_no, raw in enumerate(reader, start=2):
-                    if None in raw:
-                        problems.append(
-                            f"{filename}, row {line_no}: more values than the "
-                            f"{len(header)} columns of the header"
-                        )
-                        continue
-                    row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-                    if not any(row.values()):
-                        continue
-                    self.rows.append((line_no, row))
-        except UnicodeDecodeError as exc:
-            problems.append(f"{filename}: not valid UTF-8 ({exc.reason} at byte {exc.start})")
-        except csv.Error as exc:
-            problems.append(f"{filename}: not a readable CSV file ({exc})")
-
-    def error(self, line_no: int, column: str, value: str, expected: str) -> None:
-        self.problems.append(
-            f"{self.filename}, row {line_no}, column {column}: got {value!r}, expected {expected}"
-        )
+        super().__init__(directory / filename, required, problems)
 
     def code(
         self, line_no: int, row: dict[str, str], column: str, *, blank_ok: bool = False

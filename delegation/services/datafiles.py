@@ -4,7 +4,6 @@ loaded when there is one)."""
 
 from __future__ import annotations
 
-import csv
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from django.db import transaction
 from core.dates import financial_year_bounds
 from systems import audit
 from systems.actors import Actor
+from systems.datafiles import CsvFile
 from systems.models import Region
 
 from ..models import (
@@ -66,32 +66,7 @@ class DelegationData:
 
 
 def _csv_rows(path: Path, required: Iterable[str], problems: list[str]):
-    name = path.name
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in reader.fieldnames or []]
-            missing = [c for c in required if c not in header]
-            if missing:
-                problems.append(
-                    f"{name}: missing column(s) {', '.join(missing)}; "
-                    f"found {', '.join(header) or 'no header'}"
-                )
-                return []
-            rows = []
-            for line_no, raw in enumerate(reader, start=2):
-                if None in raw:
-                    problems.append(f"{name}, row {line_no}: more values than columns")
-                    continue
-                row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-                if any(row.values()):
-                    rows.append((line_no, row))
-            return rows
-    except FileNotFoundError:
-        problems.append(f"{name}: file not found")
-    except UnicodeDecodeError as exc:
-        problems.append(f"{name}: not valid UTF-8 ({exc.reason} at byte {exc.start})")
-    return []
+    return CsvFile(path, required, problems).rows
 
 
 def _bad(problems: list[str], path: Path, line: int, column: str, value: str, expected: str):

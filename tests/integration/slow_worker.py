@@ -9,10 +9,10 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
-import oversight.services as services  # noqa: E402
+import oversight.runs as runs  # noqa: E402
 from config.celery import app  # noqa: E402
 
-_engine = services.run_engine
+_engine = runs.run_engine
 
 
 def _paused_engine(*args, **kwargs):
@@ -20,7 +20,7 @@ def _paused_engine(*args, **kwargs):
     return _engine(*args, **kwargs)
 
 
-services.run_engine = _paused_engine
+runs.run_engine = _paused_engine
 
 if __name__ == "__main__":
     app.worker_main(

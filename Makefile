@@ -1,6 +1,7 @@
 # Two commands from a fresh clone:
 #   make run    set up and serve the app with demo data on SQLite (http://127.0.0.1:8000)
-#   make test   run the whole test suite against PostgreSQL and Redis
+#   make test   run the whole test suite against PostgreSQL and Redis (with branch coverage
+#               and its floor), then the SQLite-marked tests on SQLite
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,6 +12,8 @@ PORT ?= 8000
 # Services used by the tests (trust auth on a local PostgreSQL; a local Redis).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/oversight
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+# The embedded default of `make run`; pytest-django keeps its test database in memory.
+TEST_SQLITE_URL ?= sqlite:///$(CURDIR)/.test-sqlite.sqlite3
 
 NHSUK_FRONTEND_VERSION := 10.6.1
 
@@ -26,24 +29,31 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
-	DEBUG=1 $(BIN)/python manage.py load_reference_data
-	DEBUG=1 $(BIN)/python manage.py load_methodologies
-	DEBUG=1 $(BIN)/python manage.py load_autonomy_policy
-	DEBUG=1 $(BIN)/python manage.py load_delegation_data
-	DEBUG=1 $(BIN)/python manage.py load_demo_data
-	DEBUG=1 $(BIN)/python manage.py load_demo_delegation
-	DEBUG=1 $(BIN)/python manage.py load_demo_users
+	DEBUG=1 $(BIN)/python manage.py load_demo
 
 run: demo
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
 	DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage report
+	DEBUG=1 DATABASE_URL=$(TEST_SQLITE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(BIN)/python -m pytest -m sqlite -q
+
+# Some tests, no coverage: make test-fast PYTEST_ARGS="tests/engine -q"
+test-fast: $(STAMP)
+	DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The house rules: style, the import contracts (docs/adr/0013), sizes and hidden imports,
+# types. `pre-commit install` runs the same before each commit.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/python .ci/house_rules.py
+	DEBUG=1 $(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -58,4 +68,4 @@ vendor:
 	$(PYTHON) static/vendor/rewrite_nhsuk_css.py /tmp/nhsuk-frontend/package/dist/nhsuk static/vendor/nhsuk-frontend
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 .test-sqlite.sqlite3 .coverage staticfiles .pytest_cache

@@ -96,6 +96,7 @@ def record_inputs(
                 upload=upload,
                 recorded_by=user,
                 recorded_by_label=label,
+                recorded_at=now,
             )
         )
     MetricValue.objects.bulk_update(to_supersede, ["superseded_at"], batch_size=2000)

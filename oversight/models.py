@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from systems.models import Organisation
 
@@ -352,7 +353,8 @@ class MetricValue(models.Model):
         db_index=False,
     )
     recorded_by_label = models.CharField(max_length=150)
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    # Set by whoever stores the rows, so every value of one upload shares one instant.
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     superseded_at = models.DateTimeField(null=True, blank=True)
 
     objects = MetricValueQuerySet.as_manager()

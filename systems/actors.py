@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 from .models import ApiToken
 
@@ -73,9 +73,9 @@ def is_system(actor: Actor) -> bool:
     return isinstance(as_actor(actor), SystemActor)
 
 
-def person_of(actor: Actor) -> AbstractBaseUser | None:
+def person_of(actor: Actor) -> User | None:
     """The person's account when a person acts; ``None`` for a token or the system."""
-    return actor if isinstance(actor, AbstractBaseUser) else None
+    return actor if isinstance(actor, User) else None
 
 
 def actor_label(actor: Actor) -> str:

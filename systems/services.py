@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.errors import ApplicationError
 
 from . import audit
-from .actors import Actor, SystemActor
+from .actors import Actor, SystemActor, person_of
 from .models import (
     ApiToken,
     IntegratedCareBoard,
@@ -217,7 +217,7 @@ def grant_role(
         role=role,
         region=region,
         icb=icb,
-        granted_by=actor if getattr(actor, "pk", None) else None,
+        granted_by=person_of(actor),
         granted_by_label=audit.actor_label(actor),
         reason=reason,
     )
@@ -288,7 +288,7 @@ def create_api_token(
         can_upload=can_upload,
         prefix=prefix,
         token_hash=hash_token(raw),
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=person_of(actor),
         created_by_label=audit.actor_label(actor),
     )
     audit.record(
@@ -309,7 +309,7 @@ def revoke_api_token(*, token: ApiToken, actor: Actor, reason: str = "") -> ApiT
     if token.revoked_at is not None:
         return token
     token.revoked_at = timezone.now()
-    token.revoked_by = actor if getattr(actor, "pk", None) else None
+    token.revoked_by = person_of(actor)
     token.revoked_by_label = audit.actor_label(actor)
     token.revoke_reason = reason
     token.save(update_fields=["revoked_at", "revoked_by", "revoked_by_label", "revoke_reason"])

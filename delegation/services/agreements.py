@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from core.dates import financial_year_bounds, is_financial_year
 from systems import audit
-from systems.actors import Actor, SystemActor, is_system
+from systems.actors import Actor, SystemActor, is_system, person_of
 from systems.authorization import Permission, has_permission
 from systems.models import IntegratedCareBoard, Succession
 
@@ -313,7 +313,7 @@ def sign_agreement(
         )
     before = _agreement_state(agreement)
     agreement.status = AgreementStatus.SIGNED
-    agreement.signed_by = actor
+    agreement.signed_by = person_of(actor)
     agreement.signed_by_label = audit.actor_label(actor)
     agreement.signed_on = signed_on or _today()
     agreement.save()

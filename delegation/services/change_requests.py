@@ -193,7 +193,7 @@ def decide_change_request(
             "decision."
         )
     require_reason(reason, "Give the reason for the decision.", DelegationError)
-    request.decided_by = actor
+    request.decided_by = person_of(actor)
     request.decided_by_label = audit.actor_label(actor)
     request.decided_at = timezone.now()
     request.decision_reason = reason.strip()

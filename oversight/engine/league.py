@@ -174,6 +174,7 @@ def _resample_group(rng, g: _Group, rc: int, out: np.ndarray, rounding: str) -> 
             mask = (1 << g.shift) - 1
             first = (g.data[:, 0] & mask) // (g.data[:, 0] >> g.shift)
         else:
+            assert g.weights is not None  # a weighted group carries its weights
             first = np.rint(g.data[:, 0] / g.weights[:, 0])
         out[:, g.cols] = np.broadcast_to(first.astype(np.int16), (rc, n))
         return
@@ -192,6 +193,7 @@ def _resample_group(rng, g: _Group, rc: int, out: np.ndarray, rounding: str) -> 
             mask = (1 << g.shift) - 1
             avg = divide_round(packed & mask, packed >> g.shift, rounding)
         else:
+            assert g.weights is not None
             total = np.take(flat, idx).sum(axis=2)
             wsum = np.take(g.weights[b0:b1].reshape(-1), idx).sum(axis=2)
             avg = round_hundredths(total / wsum, rounding)

@@ -250,65 +250,95 @@ def _metric(
 def _params(
     params: Mapping[str, Any], method: str, direction: str | None, fail: MetricProblems
 ) -> dict[str, Any]:
+    """The method's parameters, checked; a method with none takes none."""
     unknown = sorted(set(map(str, params)) - _PARAM_KEYS[method])
     if unknown:
         fail(f"params for method {method} do not take {', '.join(unknown)}")
+    check = _PARAM_CHECKS.get(method)
+    return check(params, direction, fail) if check else {}
+
+
+def _rank_params(
+    params: Mapping[str, Any], direction: str | None, fail: MetricProblems
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if method == "rank":
-        for key in ("standard", "floor"):
-            if params.get(key) is not None:
-                number = parse_number(params[key])
-                if number is None:
-                    fail(f"params.{key} must be a number, got {params[key]!r}")
-                else:
-                    out[key] = number
-        if "standard" in out and "floor" in out:
-            fail("params may set a standard or a floor, not both")
-    elif method == "bands":
-        cuts = params.get("cut_points")
-        nums = [parse_number(c) for c in cuts] if isinstance(cuts, list | tuple) else []
-        if len(nums) != 3 or any(n is None for n in nums):
-            fail(f"method bands needs params.cut_points: [c1, c2, c3], got {cuts!r}")
-        else:
-            ordered = (
-                nums[0] >= nums[1] >= nums[2]
-                if direction == "higher"
-                else nums[0] <= nums[1] <= nums[2]
-            )
-            if not ordered:
-                fail(
-                    "params.cut_points must run from the best band to the worst "
-                    f"({'descending' if direction == 'higher' else 'ascending'} for "
-                    f"direction {direction}), got {cuts!r}"
-                )
-            out["cut_points"] = nums
-    elif method == "combined":
-        for role in ("plan", "variance"):
-            ref = params.get(role)
-            if not isinstance(ref, str) or not ref.strip():
-                fail(f"method combined needs params.{role} (a score_id)")
-            else:
-                out[role] = ref.strip()
-        for key, default in (("plan_threshold", 1.0), ("step", 1.0)):
-            number = parse_number(params.get(key, default))
+    for key in ("standard", "floor"):
+        if params.get(key) is not None:
+            number = parse_number(params[key])
             if number is None:
-                fail(f"params.{key} must be a number, got {params.get(key)!r}")
+                fail(f"params.{key} must be a number, got {params[key]!r}")
             else:
                 out[key] = number
-    elif method == "rating":
-        scale = params.get("scale")
-        if not isinstance(scale, Mapping) or not scale:
-            fail("method rating needs params.scale, e.g. {Outstanding: 1, Good: 2, ...}")
-        else:
-            parsed = {}
-            for label, score in scale.items():
-                number = parse_number(score)
-                if not isinstance(label, str) or number is None or not 1 <= number <= 4:
-                    fail(f"params.scale: {label!r}: {score!r} must map text to 1-4")
-                else:
-                    parsed[label.strip()] = number
-            out["scale"] = parsed
+    if "standard" in out and "floor" in out:
+        fail("params may set a standard or a floor, not both")
     return out
+
+
+def _bands_params(
+    params: Mapping[str, Any], direction: str | None, fail: MetricProblems
+) -> dict[str, Any]:
+    cuts = params.get("cut_points")
+    parsed = [parse_number(c) for c in cuts] if isinstance(cuts, list | tuple) else []
+    nums = [n for n in parsed if n is not None]
+    if len(parsed) != 3 or len(nums) != 3:
+        fail(f"method bands needs params.cut_points: [c1, c2, c3], got {cuts!r}")
+        return {}
+    ordered = (
+        nums[0] >= nums[1] >= nums[2] if direction == "higher" else nums[0] <= nums[1] <= nums[2]
+    )
+    if not ordered:
+        fail(
+            "params.cut_points must run from the best band to the worst "
+            f"({'descending' if direction == 'higher' else 'ascending'} for "
+            f"direction {direction}), got {cuts!r}"
+        )
+    return {"cut_points": nums}
+
+
+def _combined_params(
+    params: Mapping[str, Any], direction: str | None, fail: MetricProblems
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for role in ("plan", "variance"):
+        ref = params.get(role)
+        if not isinstance(ref, str) or not ref.strip():
+            fail(f"method combined needs params.{role} (a score_id)")
+        else:
+            out[role] = ref.strip()
+    for key, default in (("plan_threshold", 1.0), ("step", 1.0)):
+        number = parse_number(params.get(key, default))
+        if number is None:
+            fail(f"params.{key} must be a number, got {params.get(key)!r}")
+        else:
+            out[key] = number
+    return out
+
+
+def _rating_params(
+    params: Mapping[str, Any], direction: str | None, fail: MetricProblems
+) -> dict[str, Any]:
+    scale = params.get("scale")
+    if not isinstance(scale, Mapping) or not scale:
+        fail("method rating needs params.scale, e.g. {Outstanding: 1, Good: 2, ...}")
+        return {}
+    parsed: dict[str, float] = {}
+    for label, score in scale.items():
+        number = parse_number(score)
+        if not isinstance(label, str) or number is None or not 1 <= number <= 4:
+            fail(f"params.scale: {label!r}: {score!r} must map text to 1-4")
+        else:
+            parsed[label.strip()] = number
+    return {"scale": parsed}
+
+
+_PARAM_CHECKS: dict[
+    str, Callable[[Mapping[str, Any], str | None, MetricProblems], dict[str, Any]]
+] = {
+    "rank": _rank_params,
+    "bands": _bands_params,
+    "combined": _combined_params,
+    "rating": _rating_params,
+}
 
 
 class MetricProblems:

@@ -57,9 +57,10 @@ def validate_cut_points(cut_points) -> tuple[float, float, float]:
         raise ValueError(f"cut points must be three numbers, got {cut_points!r}") from exc
     if len(t) != 3 or not all(math.isfinite(x) for x in t):
         raise ValueError(f"cut points must be three finite numbers, got {cut_points!r}")
-    if not t[0] <= t[1] <= t[2]:
+    t1, t2, t3 = t
+    if not t1 <= t2 <= t3:
         raise ValueError(f"cut points must satisfy t1 <= t2 <= t3, got {cut_points!r}")
-    return t  # type: ignore[return-value]
+    return (t1, t2, t3)
 
 
 # ---------------------------------------------------------------------------------------
@@ -175,11 +176,12 @@ def resolve_cut_points(
     groups = list(methodology.segmented_peer_groups)
     if pinned is not None:
         t = validate_cut_points(pinned)
-        cp = CutPoints(*t, source="pinned", pool="")
+        cp = CutPoints(t[0], t[1], t[2], source="pinned", pool="")
         return cp, dict.fromkeys(groups, cp)
     if methodology.segmentation_method == "fixed":
         check_ready(methodology, pinned)
-        cp = CutPoints(*methodology.thresholds, source="fixed", pool="")
+        t1, t2, t3 = validate_cut_points(methodology.thresholds)
+        cp = CutPoints(t1, t2, t3, source="fixed", pool="")
         return cp, dict.fromkeys(groups, cp)
     if methodology.quartile_pool == "national":
         q = quartile_cut_points(segmented_averages["average"])

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -357,8 +357,11 @@ class _Parser:
     def _thresholds(self, thresholds: Any) -> tuple[float, float, float] | None:
         if thresholds is None:
             return None
-        nums = [parse_number(t) for t in thresholds] if isinstance(thresholds, list | tuple) else []
-        if len(nums) != 3 or any(n is None for n in nums):
+        parsed = (
+            [parse_number(t) for t in thresholds] if isinstance(thresholds, list | tuple) else []
+        )
+        nums = [n for n in parsed if n is not None]
+        if len(parsed) != 3 or len(nums) != 3:
             self.error(
                 "segmentation.thresholds: expected three numbers [t1, t2, t3] or null, "
                 f"got {thresholds!r}"
@@ -381,7 +384,7 @@ class _Parser:
             return value
         expected = f">= {lowest}" if highest is None else f"{lowest}-{highest}"
         self.error(f"segmentation.{key}: must be an integer {expected}, got {value!r}")
-        return _SEG_DEFAULTS[key]
+        return cast(int, _SEG_DEFAULTS[key])
 
     def _segmented_peer_groups(
         self, segmented: Any, peer_groups: tuple[str, ...]

@@ -10,6 +10,7 @@ community, ~7% ambulance trusts, ~5% of values missing.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ def synthetic_methodology(n_metrics: int = 25, replicates: int = 1000) -> Method
 
 def _fixed_metrics(groups: list[str]) -> list[dict]:
     """The finance trio, a rating, a supplied score and three infection metrics (1/3)."""
-    metrics = [
+    metrics: list[dict[str, Any]] = [
         {
             "score_id": "OF1079",
             "value_id": "OF0079",
@@ -126,7 +127,7 @@ def _fixed_metrics(groups: list[str]) -> list[dict]:
 
 def _rank_metrics(n: int, groups: list[str]) -> list[dict]:
     """``n`` rank metrics: some with a standard or a floor, a third in the national pool."""
-    metrics = []
+    metrics: list[dict[str, Any]] = []
     for i in range(n):
         params: dict = {}
         if i % 5 == 1:

@@ -22,6 +22,9 @@ from oversight.services import pin_cut_points
 from systems.models import AuditEvent, Organisation
 from tests.conftest import EXAMPLES, nhse_file_rows
 
+# Also run on SQLite, the embedded default of `make run`.
+pytestmark = pytest.mark.sqlite
+
 EXAMPLE = EXAMPLES / "nof-synthetic-mhc-q2-2025-26.csv"
 EXPECTED = EXAMPLES / "nof-synthetic-mhc-q2-2025-26.expected.csv"
 

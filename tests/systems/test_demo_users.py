@@ -3,6 +3,9 @@ from django.core.management import CommandError, call_command
 
 from systems.authorization import Permission, has_permission, visible_organisations
 
+# Also run on SQLite, the embedded default of `make run`.
+pytestmark = pytest.mark.sqlite
+
 
 def test_demo_users_one_per_role(reference_data, settings, django_user_model):
     settings.DEBUG = True

@@ -18,6 +18,9 @@ from systems.models import AuditEvent
 
 from .files import csv_bytes, nhse_file, nhse_line, template_file, xlsx_file
 
+# Also run on SQLite, the embedded default of `make run`.
+pytestmark = pytest.mark.sqlite
+
 T = ["org_code", "metric_id", "period", "value"]
 GOOD = ["RHA", "OF0082", "Q1 2025/26", "4.8"]  # a mental health trust's sickness absence
 OTHER = ["RHA", "OF0084", "Q1 2025/26", "6.8"]

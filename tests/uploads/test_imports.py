@@ -25,6 +25,9 @@ from tests.conftest import EXAMPLES
 
 from .files import csv_bytes, nhse_file, nhse_line, nhse_rows_for, template_file, xlsx_file
 
+# Also run on SQLite, the embedded default of `make run`.
+pytestmark = pytest.mark.sqlite
+
 EXAMPLE = EXAMPLES / "nof-synthetic-mhc-q2-2025-26.csv"
 EXPECTED = EXAMPLES / "nof-synthetic-mhc-q2-2025-26.expected.csv"
 

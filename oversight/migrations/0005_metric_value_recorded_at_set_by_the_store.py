@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oversight', '0004_longer_input_ids'),
+        ("oversight", "0004_longer_input_ids"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='metricvalue',
-            name='recorded_at',
+            model_name="metricvalue",
+            name="recorded_at",
             field=models.DateTimeField(default=django.utils.timezone.now, editable=False),
         ),
     ]

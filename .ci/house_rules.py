@@ -3,7 +3,9 @@
 - no module over 700 lines;
 - no function over 80 lines, unless the line with its ``def`` says why (``# long: …``);
 - no first-party import inside a function body, unless the import's line says why
-  (``# lazy: …``; the upload task and its service are the one such pair).
+  (``# lazy: …``; the upload task and its service are the one such pair);
+- type checking only ratchets: ``mypy`` may skip (``ignore_errors``) only modules that
+  carried errors when it began, listed below; the list in ``pyproject.toml`` only shrinks.
 
 Exits non-zero listing every breach with its file and line.
 """
@@ -12,12 +14,17 @@ from __future__ import annotations
 
 import ast
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("config", "api", "core", "systems", "oversight", "delegation")
 MAX_MODULE_LINES = 700
 MAX_FUNCTION_LINES = 80
+
+# Modules mypy skipped when type checking began (December 2026). Remove a module here and
+# in pyproject.toml once it checks clean; never add one.
+MYPY_IGNORED_AT_START: frozenset[str] = frozenset()
 
 
 def _first_party(node: ast.Import | ast.ImportFrom) -> bool:
@@ -59,8 +66,24 @@ def breaches(path: Path) -> list[str]:
     return found
 
 
+def mypy_ratchet() -> list[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    ignored = {
+        module
+        for override in config["tool"]["mypy"].get("overrides", [])
+        if override.get("ignore_errors")
+        for module in (
+            [override["module"]] if isinstance(override["module"], str) else override["module"]
+        )
+    }
+    return [
+        f"pyproject.toml: mypy may not skip {module} (new code is type-checked; fix its errors)"
+        for module in sorted(ignored - MYPY_IGNORED_AT_START)
+    ]
+
+
 def main() -> int:
-    found = []
+    found = mypy_ratchet()
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             if "migrations" not in path.parts:

@@ -45,6 +45,7 @@ from .presenters import (
     boundary_text,
     direction,
     fmt,
+    is_capped,
     override_note,
     segment_tag,
     span,
@@ -124,9 +125,6 @@ def national(request: HttpRequest) -> HttpResponse:
     # viewer may see, and say so when that is not all of England.
     visible_ids = None if scope is None else set(scope.values_list("pk", flat=True))
     where = selectors.scope_phrase(request.user, rows) if scope is not None else ""
-
-    def is_capped(r: dict) -> bool:
-        return bool(r["financial_override"]) and (r["unadjusted_segment"] or 4) < 3
 
     def listed(predicate) -> list[dict]:
         return [
@@ -255,9 +253,7 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
                 "previous": previous,
                 "direction": direction(r["final_segment"], previous),
                 "average": r["average_score"],
-                "override": "Capped"
-                if r["financial_override"] and (r["unadjusted_segment"] or 4) < 3
-                else "",
+                "override": "Capped" if is_capped(r) else "",
                 "programme": "Yes" if r["in_programme"] else "",
             }
         )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from systems.models import IntegratedCareBoard
+from oversight.demo import DEMO_SOURCE
+from systems.models import IntegratedCareBoard, Succession
 
 from .models import (
     AgreementCondition,
@@ -65,6 +67,17 @@ def in_force_agreement(icb_id: int) -> DelegationAgreement | None:
         .order_by("-starts_on")
         .first()
     )
+
+
+def icb_delegation_status(icb_id: int) -> dict[str, Any]:
+    """An ICB's agreement in force, the segment that applies to it and, when it has an
+    agreement, the spending-approval condition in force (three queries)."""
+    agreement = in_force_agreement(icb_id)
+    return {
+        "agreement": agreement,
+        "segment": current_icb_segments([icb_id]).get(icb_id),
+        "condition": open_conditions([icb_id]).first() if agreement else None,
+    }
 
 
 def open_conditions(icb_ids: Iterable[int] | None = None) -> QuerySet[AgreementCondition]:
@@ -147,8 +160,6 @@ def _delegated_since(
 ) -> dict[tuple[int, int], datetime.date]:
     """(service, ICB) → the earliest date the ICB, or an ICB that merged into it, had the
     service delegated under any agreement that was signed (before ``on``)."""
-    from systems.models import Succession
-
     icb_ids = list(icb_ids)
     lineage = {i: i for i in icb_ids}
     for predecessor, successor in Succession.objects.filter(successor_id__in=icb_ids).values_list(
@@ -191,6 +202,4 @@ def agreement_detail(pk: int) -> DelegationAgreement:
 
 def has_synthetic_records() -> bool:
     """Whether demonstration agreements are loaded (pages then say so)."""
-    from oversight.demo import DEMO_SOURCE
-
     return DelegationAgreement.objects.filter(created_by_label=DEMO_SOURCE).exists()

@@ -29,6 +29,7 @@ from systems.authorization import (
     has_permission,
     visible_organisations,
 )
+from systems.context_processors import home_region
 from systems.models import IntegratedCareBoard, Region
 
 from . import selectors, services
@@ -148,9 +149,7 @@ def matrix(request: HttpRequest) -> HttpResponse:
 
 
 def _home(user, regions) -> str:
-    from systems.context_processors import _home_region
-
-    return _home_region(user) or regions[0].ods_code
+    return home_region(user) or regions[0].ods_code
 
 
 # --- One agreement ------------------------------------------------------------------------

@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from systems.models import IntegratedCareBoard
+from oversight.demo import DEMO_SOURCE
+from systems.models import IntegratedCareBoard, Organisation, Region, Succession
 
 from .models import (
     AgreementCondition,
     AgreementService,
     AgreementStatus,
+    AgreementTemplate,
     Arrangement,
     CollaborationArrangement,
     CommissioningChangeRequest,
@@ -22,6 +25,7 @@ from .models import (
     DelegationTimeline,
     IcbSegment,
     RequestStatus,
+    SpecialisedService,
 )
 
 LIVE = (AgreementStatus.SIGNED, AgreementStatus.IN_FORCE)
@@ -65,6 +69,17 @@ def in_force_agreement(icb_id: int) -> DelegationAgreement | None:
         .order_by("-starts_on")
         .first()
     )
+
+
+def icb_delegation_status(icb_id: int) -> dict[str, Any]:
+    """An ICB's agreement in force, the segment that applies to it and, when it has an
+    agreement, the spending-approval condition in force (three queries)."""
+    agreement = in_force_agreement(icb_id)
+    return {
+        "agreement": agreement,
+        "segment": current_icb_segments([icb_id]).get(icb_id),
+        "condition": open_conditions([icb_id]).first() if agreement else None,
+    }
 
 
 def open_conditions(icb_ids: Iterable[int] | None = None) -> QuerySet[AgreementCondition]:
@@ -147,8 +162,6 @@ def _delegated_since(
 ) -> dict[tuple[int, int], datetime.date]:
     """(service, ICB) → the earliest date the ICB, or an ICB that merged into it, had the
     service delegated under any agreement that was signed (before ``on``)."""
-    from systems.models import Succession
-
     icb_ids = list(icb_ids)
     lineage = {i: i for i in icb_ids}
     for predecessor, successor in Succession.objects.filter(successor_id__in=icb_ids).values_list(
@@ -191,6 +204,85 @@ def agreement_detail(pk: int) -> DelegationAgreement:
 
 def has_synthetic_records() -> bool:
     """Whether demonstration agreements are loaded (pages then say so)."""
-    from oversight.demo import DEMO_SOURCE
-
     return DelegationAgreement.objects.filter(created_by_label=DEMO_SOURCE).exists()
+
+
+# --- Reads for the pages ------------------------------------------------------------------
+
+
+def regions_of(organisations: QuerySet[Organisation]) -> list[Region]:
+    """The regions of ``organisations`` (those a person may see), by name."""
+    return list(Region.objects.filter(pk__in=organisations.values("region_id")).order_by("name"))
+
+
+def icbs_in_region(
+    region: Region, organisations: QuerySet[Organisation], on: datetime.date
+) -> list[IntegratedCareBoard]:
+    """The region's ICBs on ``on`` among ``organisations`` (those a person may see), by
+    name."""
+    return list(
+        IntegratedCareBoard.objects.existing_on(on)
+        .filter(region=region, pk__in=organisations.values("pk"))
+        .order_by("name")
+    )
+
+
+def service_catalogue() -> list[SpecialisedService]:
+    """Every specialised service, by name."""
+    return list(SpecialisedService.objects.order_by("name"))
+
+
+def agreements_covering(
+    icbs: Iterable[IntegratedCareBoard], on: datetime.date
+) -> list[DelegationAgreement]:
+    """The ICBs' agreements whose year covers ``on``, by ICB name."""
+    return list(
+        DelegationAgreement.objects.filter(icb__in=icbs, starts_on__lte=on, ends_on__gte=on)
+        .select_related("icb")
+        .order_by("icb__name")
+    )
+
+
+@dataclass
+class IcbRecord:
+    """What an ICB's delegation page reads about it."""
+
+    segments: list[IcbSegment]  # latest first (the first applies), at most 20
+    agreements: list[DelegationAgreement]  # latest year first
+    in_force: DelegationAgreement | None
+    condition: AgreementCondition | None  # open under the agreement in force
+    change_requests: list[CommissioningChangeRequest]  # at most 50
+    collaborations: list[CollaborationArrangement]
+    years_to_prepare: list[str]  # years with a template and no agreement yet
+
+
+def icb_record(icb: IntegratedCareBoard) -> IcbRecord:
+    """An ICB's segment history, agreements, condition in force, change requests and
+    collaborations (a fixed number of queries)."""
+    agreements = list(icb.delegation_agreements.order_by("-financial_year"))
+    in_force = next((a for a in agreements if a.status == AgreementStatus.IN_FORCE), None)
+    return IcbRecord(
+        segments=list(icb.segments.select_related("run", "period")[:20]),
+        agreements=agreements,
+        in_force=in_force,
+        condition=open_conditions([icb.pk]).filter(agreement=in_force).first()
+        if in_force
+        else None,
+        change_requests=list(icb.change_requests.select_related("icb")[:50]),
+        collaborations=collaborations_for(icb.pk),
+        years_to_prepare=sorted(
+            set(AgreementTemplate.objects.values_list("financial_year", flat=True))
+            - {a.financial_year for a in agreements}
+        ),
+    )
+
+
+def recent_decisions(icb_ids: Iterable[int], count: int = 20) -> list[CommissioningChangeRequest]:
+    """The ICBs' most recently decided change requests, latest first."""
+    return list(
+        CommissioningChangeRequest.objects.filter(
+            icb_id__in=list(icb_ids), decided_at__isnull=False
+        )
+        .select_related("icb")
+        .order_by("-decided_at")[:count]
+    )

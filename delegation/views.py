@@ -20,7 +20,6 @@ from django.views.decorators.http import require_POST
 
 from core.forms import form_problems
 from core.pages import render_tables
-from core.tables import Column, Table
 from oversight.dashboards.presenters import segment_tag
 from oversight.demo import DEMO_SOURCE
 from systems.authorization import (
@@ -29,19 +28,19 @@ from systems.authorization import (
     has_permission,
     visible_organisations,
 )
+from systems.context_processors import home_region
 from systems.models import IntegratedCareBoard, Region
 
-from . import selectors, services
+from . import presenters, selectors, services
 from .models import (
     AgreementStatus,
-    AgreementTemplate,
     ArrangementCategory,
     CommissioningChangeRequest,
     DelegationAgreement,
     RequestStatus,
     SpecialisedService,
 )
-from .presenters import conditions_in_force_table, pounds, short_icb_name, tag
+from .presenters import pounds, tag
 from .services import DelegationError
 
 
@@ -67,69 +66,21 @@ def _day(text: str) -> datetime.date:
 @login_required
 def matrix(request: HttpRequest) -> HttpResponse:
     visible = visible_organisations(request.user)
-    regions = list(Region.objects.filter(pk__in=visible.values("region_id")).order_by("name"))
+    regions = selectors.regions_of(visible)
     if not regions:
         raise Http404("Not found.")
     wanted = request.GET.get("region", "")
     region = next((r for r in regions if r.ods_code == wanted), None)
-    if region is None:
-        home = _home(request.user, regions)
+    if region is None:  # none asked for, or one outside their scope: their own region
+        home = home_region(request.user) or regions[0].ods_code
         region = next((r for r in regions if r.ods_code == home), regions[0])
     on = _day(request.GET.get("on", ""))
-    icbs = list(
-        IntegratedCareBoard.objects.existing_on(on)
-        .filter(region=region, pk__in=visible.values("pk"))
-        .order_by("name")
-    )
+    icbs = selectors.icbs_in_region(region, visible, on)
     cells = selectors.delegation_matrix([i.pk for i in icbs], on)
-    catalogue = list(SpecialisedService.objects.order_by("name"))
-    columns = [Column("service", "Service"), Column("status", "Status")] + [
-        Column(f"icb_{i.pk}", short_icb_name(i.name)) for i in icbs
+    tables = [
+        presenters.matrix_table(region, on, icbs, selectors.service_catalogue(), cells),
+        presenters.agreements_covering_table(selectors.agreements_covering(icbs, on), on),
     ]
-    rows = []
-    for service in catalogue:
-        row = {
-            "service": service.name,
-            "status": "Retained" if not service.is_delegable else f"Tranche {service.tranche}",
-        }
-        for icb in icbs:
-            cell = cells.get((service.pk, icb.pk))
-            row[f"icb_{icb.pk}"] = f"since {cell.since:%b %Y}" if cell else "NHS England"
-        rows.append(row)
-    table = Table(
-        "matrix",
-        f"Who commissions each specialised service in {region.name} on {on:%-d %B %Y} "
-        "(the ICB, delegated since the month shown, or NHS England)",
-        columns,
-        rows,
-        empty="The services catalogue is empty.",
-    )
-    agreements = list(
-        DelegationAgreement.objects.filter(icb__in=icbs, starts_on__lte=on, ends_on__gte=on)
-        .select_related("icb")
-        .order_by("icb__name")
-    )
-    agreements_table = Table(
-        "agreements",
-        f"Delegation agreements covering {on:%-d %B %Y}",
-        [
-            Column("icb", "ICB", link="url"),
-            Column("year", "Year"),
-            Column("status", "Status"),
-            Column("signed", "Signed by"),
-        ],
-        [
-            {
-                "icb": a.icb.name,
-                "url": reverse("delegation:agreement", args=[a.pk]),
-                "year": a.financial_year,
-                "status": a.get_status_display(),
-                "signed": f"{a.signed_by_label} on {a.signed_on:%-d %b %Y}" if a.signed_on else "",
-            }
-            for a in agreements
-        ],
-        empty="No agreements for this date.",
-    )
     context = {
         "region": region,
         "regions": regions,
@@ -139,18 +90,8 @@ def matrix(request: HttpRequest) -> HttpResponse:
         "query": f"region={region.ods_code}&on={on.isoformat()}",
     }
     return render_tables(
-        request,
-        "delegation/matrix.html",
-        context,
-        [table, agreements_table],
-        f"delegation-{region.ods_code}",
+        request, "delegation/matrix.html", context, tables, f"delegation-{region.ods_code}"
     )
-
-
-def _home(user, regions) -> str:
-    from systems.context_processors import _home_region
-
-    return _home_region(user) or regions[0].ods_code
 
 
 # --- One agreement ------------------------------------------------------------------------
@@ -161,69 +102,6 @@ def agreement(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(DelegationAgreement.objects.select_related("icb"), pk=pk)
     _visible_icb_or_404(request.user, item.icb.code)
     item = selectors.agreement_detail(pk)
-    schedule = Table(
-        "schedule",
-        "Services delegated by this agreement",
-        [
-            Column("service", "Service"),
-            Column("from", "Effective from"),
-            Column("to", "Effective to"),
-        ],
-        [
-            {
-                "service": line.service.name,
-                "from": line.effective_from,
-                "to": line.effective_to if line.effective_to else "",
-            }
-            for line in item.schedule.all()
-        ],
-        empty="No services scheduled yet.",
-    )
-    arrangements = Table(
-        "arrangements",
-        "Developmental arrangements",
-        [
-            Column("category", "Category"),
-            Column("text", "Arrangement"),
-            Column("agreed_by", "Agreed by"),
-            Column("review", "Review date"),
-        ],
-        [
-            {
-                "category": d.get_category_display(),
-                "text": d.text,
-                "agreed_by": d.agreed_by,
-                "review": d.review_date,
-            }
-            for d in item.developmental_arrangements.all()
-        ],
-        empty="No developmental arrangements.",
-    )
-    conditions = Table(
-        "conditions",
-        "Conditions (history)",
-        [
-            Column("condition", "Condition"),
-            Column("applied", "Applied"),
-            Column("because", "Because"),
-            Column("lifted", "Lifted"),
-            Column("why", "Why lifted"),
-        ],
-        [
-            {
-                "condition": c.rule.name,
-                "applied": c.applied_on,
-                "because": f"Segment {c.applied_because.segment}: {c.applied_because.source}",
-                "lifted": c.lifted_on if c.lifted_on else "In force",
-                "why": c.lift_reason,
-            }
-            for c in item.conditions.all()
-        ],
-        empty="No conditions have applied to this agreement.",
-    )
-    requests_table = _requests_table(
-        "requests", "Commissioning change requests", item.change_requests.all()
-    )
     context = {
         "agreement": item,
         "status_tag": tag("agreement", item.status, item.get_status_display()),
@@ -241,7 +119,7 @@ def agreement(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "delegation/agreement.html",
         context,
-        [schedule, arrangements, conditions, requests_table],
+        presenters.agreement_tables(item),
         f"agreement-{item.icb.code}-{item.financial_year.replace('/', '-')}",
     )
 
@@ -343,38 +221,6 @@ class SegmentForm(forms.Form):
     reason = forms.CharField(required=False, label="Notes")
 
 
-def _requests_table(slug: str, caption: str, requests, with_icb: bool = False) -> Table:
-    columns = [Column("title", "Request", link="url")]
-    if with_icb:
-        columns.append(Column("icb", "ICB"))
-    columns += [
-        Column("status", "Status"),
-        Column("spend", "Annual spend effect", numeric=True),
-        Column("changes", "Overall spend changes"),
-        Column("start", "Intended start"),
-        Column("raised", "Raised by"),
-    ]
-    return Table(
-        slug,
-        caption,
-        columns,
-        [
-            {
-                "title": r.title,
-                "url": reverse("delegation:change-request", args=[r.pk]),
-                "icb": r.icb.name if with_icb else "",
-                "status": r.get_status_display(),
-                "spend": pounds(r.annual_spend_effect),
-                "changes": "Yes" if r.changes_overall_spend else "No",
-                "start": r.intended_start,
-                "raised": f"{r.raised_by_label}, {r.raised_at:%-d %b %Y}",
-            }
-            for r in requests
-        ],
-        empty="No change requests.",
-    )
-
-
 @login_required
 def icb(request: HttpRequest, code: str) -> HttpResponse:
     board = _visible_icb_or_404(request.user, code)
@@ -392,76 +238,20 @@ def icb(request: HttpRequest, code: str) -> HttpResponse:
             else:
                 messages.success(request, "Segment recorded; the delegation condition follows it.")
                 return redirect("delegation:icb", code=board.code)
-    history = list(board.segments.select_related("run", "period")[:20])
-    current = history[0] if history else None
-    agreements = list(board.delegation_agreements.order_by("-financial_year"))
-    agreements_table = Table(
-        "agreements",
-        "Delegation agreements",
-        [
-            Column("year", "Year", link="url"),
-            Column("status", "Status"),
-            Column("signed", "Signed by"),
-            Column("ended", "Ended"),
-        ],
-        [
-            {
-                "year": a.financial_year,
-                "url": reverse("delegation:agreement", args=[a.pk]),
-                "status": a.get_status_display(),
-                "signed": f"{a.signed_by_label} on {a.signed_on:%-d %b %Y}" if a.signed_on else "",
-                "ended": f"{a.ended_on:%-d %b %Y}: {a.end_reason}" if a.ended_on else "",
-            }
-            for a in agreements
-        ],
-        empty="No delegation agreements recorded.",
-    )
-    segments_table = Table(
-        "segments",
-        "Segment history (the first row applies)",
-        [
-            Column("segment", "Segment", numeric=True),
-            Column("as_of", "Applies from"),
-            Column("source", "Source"),
-            Column("by", "Recorded by"),
-        ],
-        [
-            {
-                "segment": s.segment,
-                "as_of": s.as_of,
-                "source": s.source,
-                "by": s.recorded_by_label,
-            }
-            for s in history
-        ],
-        empty="No segment computed or recorded yet.",
-    )
-    requests_table = _requests_table(
-        "requests",
-        "Commissioning change requests",
-        board.change_requests.select_related("icb")[:50],
-    )
-    in_force = next((a for a in agreements if a.status == AgreementStatus.IN_FORCE), None)
-    condition = (
-        selectors.open_conditions([board.pk]).filter(agreement=in_force).first()
-        if in_force
-        else None
-    )
+    record = selectors.icb_record(board)
+    current = record.segments[0] if record.segments else None
     context = {
         "icb": board,
         "current": current,
         "current_tag": segment_tag(current.segment if current else None),
-        "in_force": in_force,
-        "condition": condition,
-        "collaborations": selectors.collaborations_for(board.pk),
+        "in_force": record.in_force,
+        "condition": record.condition,
+        "collaborations": record.collaborations,
         "form": form,
         "may_record": may_record,
         "may_prepare": has_permission(request.user, Permission.MANAGE_DELEGATION, board),
-        "years_to_prepare": sorted(
-            set(AgreementTemplate.objects.values_list("financial_year", flat=True))
-            - {a.financial_year for a in agreements}
-        ),
-        "may_raise": in_force is not None
+        "years_to_prepare": record.years_to_prepare,
+        "may_raise": record.in_force is not None
         and has_permission(request.user, Permission.RAISE_CHANGE_REQUEST, board),
         "synthetic": selectors.has_synthetic_records(),
         "query": "",
@@ -470,7 +260,7 @@ def icb(request: HttpRequest, code: str) -> HttpResponse:
         request,
         "delegation/icb.html",
         context,
-        [agreements_table, segments_table, requests_table],
+        presenters.icb_tables(record),
         f"delegation-{board.code}",
     )
 
@@ -633,61 +423,23 @@ def approvals(request: HttpRequest, ods_code: str) -> HttpResponse:
     may_decide = bool(waiting) and has_permission(
         request.user, Permission.DECIDE_CHANGE_REQUEST, waiting[0].icb
     )
-    conditions = list(selectors.open_conditions(icb_ids))
-    conditions_table = conditions_in_force_table(conditions)
-    recent = list(
-        CommissioningChangeRequest.objects.filter(icb_id__in=icb_ids, decided_at__isnull=False)
-        .select_related("icb")
-        .order_by("-decided_at")[:20]
-    )
-    decided = Table(
-        "decided",
-        "Recent decisions",
-        [
-            Column("title", "Request", link="url"),
-            Column("icb", "ICB"),
-            Column("status", "Decision"),
-            Column("reason", "Reason"),
-            Column("by", "Decided by"),
-        ],
-        [
-            {
-                "title": r.title,
-                "url": reverse("delegation:change-request", args=[r.pk]),
-                "icb": r.icb.name,
-                "status": r.get_status_display(),
-                "reason": r.decision_reason,
-                "by": f"{r.decided_by_label}, {r.decided_at:%-d %b %Y}",
-            }
-            for r in recent
-        ],
-        empty="No decisions yet.",
-    )
-    waiting_table = _requests_table(
-        "waiting", "Change requests awaiting a decision", waiting, with_icb=True
-    )
-    flagged = selectors.without_collaboration(icb_ids)
+    tables = [
+        presenters.requests_table(
+            "waiting", "Change requests awaiting a decision", waiting, with_icb=True
+        ),
+        presenters.conditions_in_force_table(selectors.open_conditions(icb_ids)),
+        presenters.decided_table(selectors.recent_decisions(icb_ids)),
+    ]
     affected = sum((r.annual_spend_effect for r in waiting), start=0)
     context = {
         "region": region,
-        "waiting": [
-            {
-                "item": r,
-                "spend": pounds(r.annual_spend_effect),
-                "services": ", ".join(s.name for s in r.services.all()),
-            }
-            for r in waiting
-        ],
+        "waiting": presenters.waiting_items(waiting),
         "may_decide": may_decide,
         "affected": pounds(affected) if waiting else "£0",
-        "flagged": flagged,
+        "flagged": selectors.without_collaboration(icb_ids),
         "synthetic": selectors.has_synthetic_records(),
         "query": "",
     }
     return render_tables(
-        request,
-        "delegation/approvals.html",
-        context,
-        [waiting_table, conditions_table, decided],
-        f"approvals-{region.ods_code}",
+        request, "delegation/approvals.html", context, tables, f"approvals-{region.ods_code}"
     )

@@ -7,7 +7,7 @@ from .authorization import Permission, grants, has_permission
 from .models import Region
 
 
-def _home_region(user) -> str:
+def home_region(user) -> str:
     """The region a person's role is for (a regional role's region, or the region of an
     ICB analyst's ICB); "" for the national team and anonymous visitors."""
     for grant in grants(user):
@@ -22,5 +22,5 @@ def access(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     return {
         "can_view_audit": SimpleLazyObject(lambda: has_permission(user, Permission.VIEW_AUDIT)),
-        "home_region": SimpleLazyObject(lambda: _home_region(user)),
+        "home_region": SimpleLazyObject(lambda: home_region(user)),
     }

@@ -3,6 +3,7 @@ templates hold no logic."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 SEGMENT_TAGS = {1: "green", 2: "aqua", 3: "yellow", 4: "orange", 5: "red"}
@@ -45,6 +46,13 @@ def action_owner(action: Any) -> str:
     if action.board_owner:
         return action.board_owner
     return "Needed, not yet named" if action.board_owner_required else "Not needed"
+
+
+def is_capped(assessment: Mapping[str, Any]) -> bool:
+    """Whether the financial override capped an assessment's segment: the flag is set and
+    the segment without it is 1 or 2, which the override raises to 3. ``assessment`` is a
+    row of :func:`oversight.dashboards.selectors.assessment_rows`."""
+    return bool(assessment["financial_override"]) and (assessment["unadjusted_segment"] or 4) < 3
 
 
 def override_note(assessment: Any) -> str:

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
+from delegation.selectors import icb_delegation_status
 from systems.authorization import Permission, grants, is_national, visible_organisations
-from systems.models import Organisation, Trust, host_icb_field
+from systems.models import Organisation, Region, Trust, host_icb_field
 
+from .. import selectors as oversight_selectors
 from ..demo import DEMO_SOURCE
 from ..models import (
+    ActionStatus,
+    FreedomGrant,
+    GrantStatus,
     InputKind,
     MetricDefinition,
     MetricScore,
     MetricValue,
     OrganisationAssessment,
+    OversightAction,
     ReportingPeriod,
+    SupportLevel,
 )
 
 ASSESSMENT_FIELDS = (
@@ -51,6 +60,16 @@ class PeriodPair:
     @property
     def synthetic(self) -> bool:
         return bool(self.current) and is_synthetic(self.current)
+
+    @property
+    def current_run_id(self) -> int | None:
+        """The run whose results the page shows (``None`` before any)."""
+        return self.current.current_run_id if self.current else None
+
+    @property
+    def previous_run_id(self) -> int | None:
+        """The run of the period before, to compare with (``None`` without one)."""
+        return self.previous.current_run_id if self.previous else None
 
 
 def segmented_periods(chosen: str = "") -> PeriodPair:
@@ -84,9 +103,45 @@ def assessment_rows(run_id: int | None, organisations: QuerySet | None = None) -
     return {r["organisation_id"]: r for r in rows.values(*ASSESSMENT_FIELDS)}
 
 
+def assessments_of(pair: PeriodPair) -> tuple[dict[int, dict], dict[int, dict]]:
+    """The assessment rows of the period shown and of the period before (empty without)."""
+    return assessment_rows(pair.current_run_id), assessment_rows(pair.previous_run_id)
+
+
 def scope_of(user: Any) -> QuerySet[Organisation] | None:
     """``None`` for national users (everything), otherwise the visible organisations."""
     return None if is_national(user) else visible_organisations(user)
+
+
+def visible_ids(user: Any) -> set[int] | None:
+    """``None`` for national users (everything), otherwise the ids of the organisations
+    they may see."""
+    scope = scope_of(user)
+    return None if scope is None else set(scope.values_list("pk", flat=True))
+
+
+@dataclass
+class RegionScope:
+    """A region and those of its organisations a person may see."""
+
+    region: Region
+    organisations: QuerySet[Organisation]
+    ids: set[int]
+
+    def icb_ids(self) -> list[int]:
+        """The ICBs among them (one query)."""
+        return list(self.organisations.filter(kind="icb").values_list("pk", flat=True))
+
+
+def region_in_scope(user: Any, ods_code: str) -> RegionScope:
+    """The region and those of its organisations ``user`` may see; 404 when the region does
+    not exist or they may see none of it."""
+    region = get_object_or_404(Region, ods_code=ods_code)
+    organisations = visible_organisations(user).filter(region=region)
+    ids = set(organisations.values_list("pk", flat=True))
+    if not ids:
+        raise Http404("Not found.")
+    return RegionScope(region, organisations, ids)
 
 
 def scope_phrase(user: Any, rows: list[dict]) -> str:
@@ -109,8 +164,10 @@ def scope_phrase(user: Any, rows: list[dict]) -> str:
     return "you can see"
 
 
-def host_icbs(period: ReportingPeriod, trust_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """Trust → (host ICB code, name) as the period's ICB map stood."""
+def host_icbs(period: ReportingPeriod | None, trust_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Trust → (host ICB code, name) as the period's ICB map stood (none without a period)."""
+    if period is None:
+        return {}
     field_name = host_icb_field(period.end_date)
     return {
         pk: (code or "", name or "")
@@ -127,7 +184,7 @@ class Mover:
 
 
 def drivers_of_moves(
-    run_now: int, run_before: int, organisation_ids: list[int], top: int = 3
+    run_now: int | None, run_before: int | None, organisation_ids: list[int], top: int = 3
 ) -> dict[int, list[dict[str, Any]]]:
     """For each organisation, the metrics whose scores changed most between two runs
     (worse first when it moved down): what drove the move."""
@@ -154,6 +211,89 @@ def drivers_of_moves(
             }
         )
     return {org: sorted(items, key=lambda d: -abs(d["change"]))[:top] for org, items in out.items()}
+
+
+def live_grants(organisation_ids: Iterable[int]) -> list[FreedomGrant]:
+    """The organisations' freedoms granted, proposed, at risk or revoked (not lapsed or
+    declined), by status then organisation code."""
+    return list(
+        FreedomGrant.objects.filter(organisation_id__in=organisation_ids)
+        .exclude(status__in=[GrantStatus.LAPSED, GrantStatus.DECLINED])
+        .select_related("freedom", "organisation")
+        .order_by("status", "organisation__code")
+    )
+
+
+def open_actions(organisation_ids: Iterable[int]) -> list[OversightAction]:
+    """The organisations' open oversight actions, soonest due first."""
+    return list(
+        OversightAction.objects.filter(
+            organisation_id__in=organisation_ids, status=ActionStatus.OPEN
+        )
+        .select_related("organisation")
+        .order_by("due_date")
+    )
+
+
+@dataclass
+class OrganisationRecord:
+    """What the organisation page reads about one organisation."""
+
+    history: dict[int, dict[str, Any]]  # run id → the assessment in that period
+    explanation: oversight_selectors.Explanation | None  # when assessed in the period shown
+    support: SupportLevel | None
+    actions: list[OversightAction]
+    grants: list[FreedomGrant]
+    published: dict[str, Any]  # NHS England's published result, when uploaded
+    delegation: dict[str, Any] | None  # for an ICB: agreement in force, segment, condition
+
+
+def organisation_record(organisation: Organisation, pair: PeriodPair) -> OrganisationRecord:
+    """One organisation's results in every period, why it is where it is in the period
+    shown, its support level, actions and freedoms (a fixed number of queries)."""
+    history = {
+        a["run_id"]: a
+        for a in OrganisationAssessment.objects.filter(
+            organisation=organisation, run_id__in=[p.current_run_id for p in pair.periods]
+        ).values(
+            "run_id",
+            "final_segment",
+            "adjusted_segment",
+            "average_score",
+            "average_range_low",
+            "average_range_high",
+            "league_rank",
+        )
+    }
+    assessed = pair.current is not None and pair.current_run_id in history
+    return OrganisationRecord(
+        history=history,
+        explanation=oversight_selectors.explain(organisation, pair.current) if assessed else None,
+        support=SupportLevel.objects.filter(
+            run_id=pair.current_run_id, organisation=organisation
+        ).first(),
+        actions=list(
+            OversightAction.objects.filter(organisation=organisation).order_by("status", "due_date")
+        ),
+        grants=list(
+            FreedomGrant.objects.filter(organisation=organisation)
+            .select_related("freedom")
+            .order_by("-id")
+        ),
+        published=published_for(pair.current, organisation) if pair.current else {},
+        delegation=icb_delegation_status(organisation.pk) if organisation.kind == "icb" else None,
+    )
+
+
+def league_entries(
+    period: ReportingPeriod | None, peer_group: str
+) -> tuple[list[OrganisationAssessment], dict[int, Trust]]:
+    """A peer group's league table in ``period`` and the trusts in it (none without a
+    period)."""
+    if period is None:
+        return [], {}
+    entries = list(oversight_selectors.league_table(period.current_run, peer_group))
+    return entries, oversight_selectors.trust_details([a.organisation_id for a in entries])
 
 
 def published_for(period: ReportingPeriod, organisation: Organisation) -> dict[str, Any]:

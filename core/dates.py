@@ -32,8 +32,3 @@ def quarter_dates(financial_year_start: int, quarter: int) -> tuple[datetime.dat
     end_month = month + 2
     next_first = datetime.date(year + (end_month // 12), end_month % 12 + 1, 1)
     return start, next_first - datetime.timedelta(days=1)
-
-
-def long_date(day: datetime.date | datetime.datetime | None) -> str:
-    """``3 Feb 2026``: how pages write a date (downloads keep ISO dates)."""
-    return f"{day:%-d %b %Y}" if day else ""

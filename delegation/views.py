@@ -14,12 +14,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.forms import form_problems
-from core.pages import render_tables
+from core.pages import attempt, render_tables
 from oversight.dashboards.presenters import segment_tag
 from oversight.demo import DEMO_SOURCE
 from systems.authorization import (
@@ -47,10 +46,6 @@ from .services import DelegationError
 def _visible_icb_or_404(user, code: str) -> IntegratedCareBoard:
     org = get_visible_organisation_or_404(user, code=code, kind="icb")
     return IntegratedCareBoard.objects.select_related("region").get(pk=org.pk)
-
-
-def _icb_url(code: str) -> str:
-    return reverse("delegation:icb", args=[code])
 
 
 def _day(text: str) -> datetime.date:
@@ -131,12 +126,7 @@ def _agreement_step(request: HttpRequest, pk: int, permission: str, step, done: 
     board = _visible_icb_or_404(request.user, item.icb.code)
     if not has_permission(request.user, permission, board):
         raise Http404("Not found.")
-    try:
-        step(actor=request.user, agreement=item)
-    except DelegationError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, done.format(agreement=item))
+    attempt(request, lambda: step(actor=request.user, agreement=item), done.format(agreement=item))
     return redirect("delegation:agreement", pk=item.pk)
 
 
@@ -183,14 +173,13 @@ def add_arrangement(request: HttpRequest, pk: int) -> HttpResponse:
         for problem in form_problems(form):
             messages.error(request, problem)
     else:
-        try:
-            services.add_developmental_arrangement(
+        attempt(
+            request,
+            lambda: services.add_developmental_arrangement(
                 actor=request.user, agreement=item, **form.cleaned_data
-            )
-        except DelegationError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, "Developmental arrangement recorded.")
+            ),
+            "Developmental arrangement recorded.",
+        )
     return redirect("delegation:agreement", pk=item.pk)
 
 
@@ -200,14 +189,15 @@ def new_agreement(request: HttpRequest, code: str) -> HttpResponse:
     board = _visible_icb_or_404(request.user, code)
     if not has_permission(request.user, Permission.MANAGE_DELEGATION, board):
         raise Http404("Not found.")
-    try:
-        item = services.create_agreement(
+    item = attempt(
+        request,
+        lambda: services.create_agreement(
             actor=request.user, icb=board, financial_year=request.POST.get("financial_year", "")
-        )
-    except DelegationError as exc:
-        messages.error(request, str(exc))
+        ),
+        lambda draft: f"Draft prepared with {draft.schedule.count()} services.",
+    )
+    if item is None:
         return redirect("delegation:icb", code=board.code)
-    messages.success(request, f"Draft prepared with {item.schedule.count()} services.")
     return redirect("delegation:agreement", pk=item.pk)
 
 
@@ -371,17 +361,16 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     if decision not in ("approve", "reject"):
         messages.error(request, "Choose approve or reject.")
     else:
-        try:
-            services.decide_change_request(
+        attempt(
+            request,
+            lambda: services.decide_change_request(
                 actor=request.user,
                 request=item,
                 approve=decision == "approve",
                 reason=request.POST.get("reason", ""),
-            )
-        except DelegationError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"{item.title}: {decision}d.")
+            ),
+            f"{item.title}: {decision}d.",
+        )
     back = request.POST.get("next", "")
     if back == "queue":
         return redirect("delegation:approvals", ods_code=item.icb.region.ods_code)
@@ -397,12 +386,11 @@ def start(request: HttpRequest, pk: int) -> HttpResponse:
         or has_permission(request.user, Permission.DECIDE_CHANGE_REQUEST, item.icb)
     ):
         raise Http404("Not found.")
-    try:
-        services.start_change_request(actor=request.user, request=item)
-    except DelegationError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{item.title}: marked as started.")
+    attempt(
+        request,
+        lambda: services.start_change_request(actor=request.user, request=item),
+        f"{item.title}: marked as started.",
+    )
     return redirect("delegation:change-request", pk=item.pk)
 
 

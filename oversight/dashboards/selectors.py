@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -175,12 +175,6 @@ def host_icbs(period: ReportingPeriod | None, trust_ids: list[int]) -> dict[int,
             "pk", f"{field_name}__code", f"{field_name}__name"
         )
     }
-
-
-@dataclass
-class Mover:
-    organisation_id: int
-    drivers: list[dict[str, Any]] = field(default_factory=list)
 
 
 def drivers_of_moves(

@@ -6,18 +6,17 @@ Every table can be sorted (``?sort=column``, ``-column`` for descending) and dow
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from core.pages import render_tables
+from core.pages import attempt, render_tables
 from delegation.presenters import region_summary
 from systems.authorization import Permission, get_visible_organisation_or_404, has_permission
 from systems.models import PeerGroup
 
-from ..autonomy.services import AutonomyError, close_action, confirm_grant
+from ..autonomy.services import close_action, confirm_grant
 from ..models import FreedomGrant, OversightAction
 from ..uploads.presenters import UploadPresenter
 from ..uploads.selectors import uploads_for
@@ -108,17 +107,16 @@ def decide_grant(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     if not has_permission(request.user, Permission.CONFIRM_FREEDOM, org):
         raise Http404("Not found.")
     grant = get_object_or_404(FreedomGrant, pk=pk, organisation=org)
-    try:
-        confirm_grant(
+    attempt(
+        request,
+        lambda: confirm_grant(
             grant=grant,
             actor=request.user,
             reason=request.POST.get("reason", ""),
             confirm=request.POST.get("decision") == "confirm",
-        )
-    except AutonomyError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{grant.freedom.name}: decision recorded.")
+        ),
+        f"{grant.freedom.name}: decision recorded.",
+    )
     return redirect("dashboards:organisation", code=org.code)
 
 
@@ -130,10 +128,9 @@ def close_oversight_action(request: HttpRequest, code: str, pk: int) -> HttpResp
     if not has_permission(request.user, Permission.MANAGE_ACTIONS, org):
         raise Http404("Not found.")
     item = get_object_or_404(OversightAction, pk=pk, organisation=org)
-    try:
-        close_action(action=item, actor=request.user, note=request.POST.get("note", ""))
-    except AutonomyError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{item.title}: closed.")
+    attempt(
+        request,
+        lambda: close_action(action=item, actor=request.user, note=request.POST.get("note", "")),
+        f"{item.title}: closed.",
+    )
     return redirect("dashboards:organisation", code=org.code)

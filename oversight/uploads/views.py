@@ -10,13 +10,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.pages import attempt
 from systems.authorization import Permission, has_permission
 
 from ..models import MetricUpload, ReportingPeriod, UploadFormat
 from . import selectors
 from .presenters import UploadPresenter
 from .problems import report_csv
-from .services import CannotRetry, UploadRefused, receive_upload, retry_upload, upload_scope
+from .services import UploadRefused, receive_upload, retry_upload, upload_scope
 from .validation import TEMPLATE_COLUMNS
 
 FORMAT_CHOICES = [("", "Work it out from the columns"), *list(UploadFormat.choices)]
@@ -104,10 +105,12 @@ def upload_report(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def upload_retry(request: HttpRequest, pk: int) -> HttpResponse:
     upload = _upload(request, pk)
-    try:
-        retry_upload(upload=upload, actor=request.user, reason="Retried from the upload page")
-    except CannotRetry as exc:
-        messages.error(request, str(exc))
+    attempt(
+        request,
+        lambda: retry_upload(
+            upload=upload, actor=request.user, reason="Retried from the upload page"
+        ),
+    )
     return redirect("uploads:detail", pk=upload.pk)
 
 

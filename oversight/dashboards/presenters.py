@@ -52,7 +52,11 @@ def is_capped(assessment: Mapping[str, Any]) -> bool:
     """Whether the financial override capped an assessment's segment: the flag is set and
     the segment without it is 1 or 2, which the override raises to 3. ``assessment`` is a
     row of :func:`oversight.dashboards.selectors.assessment_rows`."""
-    return bool(assessment["financial_override"]) and (assessment["unadjusted_segment"] or 4) < 3
+    return _capped(assessment["financial_override"], assessment["unadjusted_segment"])
+
+
+def _capped(flagged: bool, unadjusted: int | None) -> bool:
+    return bool(flagged) and unadjusted is not None and unadjusted < 3
 
 
 def override_note(assessment: Any) -> str:
@@ -65,7 +69,7 @@ def override_note(assessment: Any) -> str:
     unadjusted = assessment.unadjusted_segment
     if unadjusted is None:
         return "The financial override flag is set; without a segment it changed nothing."
-    if unadjusted < 3:
+    if _capped(True, unadjusted):
         return f"Capped at segment 3 by the financial override (segment {unadjusted} without it)."
     return (
         "The financial override flag is set but did not change the segment: "

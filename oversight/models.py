@@ -62,8 +62,8 @@ class Methodology(models.Model):
     rounding = models.CharField(
         max_length=10,
         choices=[("half_even", "Half to even"), ("half_up", "Half up")],
-        default="half_even",
-        help_text="How ties are rounded to 2 dp (half to even reproduces NHS England's files).",
+        default="half_up",
+        help_text="How ties are rounded to 2 dp (half up reproduces NHS England's files).",
     )
     source_file = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -164,6 +164,13 @@ class MetricDefinition(models.Model):
     peer_groups = models.JSONField(default=list)
     weight = models.FloatField(default=1.0)
     included_in_average = models.BooleanField(default=True)
+    counts_outside_peer_groups = models.BooleanField(
+        default=False,
+        help_text=(
+            "Nationally pooled metrics: whether a value from a provider outside the metric's "
+            "peer groups counts in that provider's own average (it is ranked either way)."
+        ),
+    )
     contextual = models.BooleanField(default=False)
     valid_min = models.FloatField(
         null=True, blank=True, help_text="The lowest value an upload may carry (blank: none)."
@@ -426,6 +433,14 @@ class SegmentationRun(models.Model):
     cut_points_by_peer_group = models.JSONField(default=dict, blank=True)
     organisation_count = models.PositiveIntegerField(default=0)
     segment_counts = models.JSONField(default=dict, blank=True)
+    pools = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Per rank-scored metric and pool: how many organisations were ranked and how "
+            "many the pool could hold in the period, and whether it was partial."
+        ),
+    )
     warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
 
@@ -441,6 +456,10 @@ class SegmentationRun(models.Model):
         if self.cut_point_1 is None:
             return None
         return (self.cut_point_1, self.cut_point_2, self.cut_point_3)
+
+    def partial_pools(self) -> dict[str, dict[str, Any]]:
+        """The metrics ranked on a partial pool in this run, by score id."""
+        return {p["metric_id"]: p for p in self.pools or [] if p.get("partial")}
 
     @property
     def is_current(self) -> bool:
@@ -460,6 +479,8 @@ class MetricScore(models.Model):
     value = models.FloatField(null=True)
     text = models.CharField(max_length=200, blank=True)
     score = models.FloatField(null=True)
+    # Our score from the value when a supplied score won (for the published comparison).
+    computed_score = models.FloatField(null=True, blank=True)
     rank = models.FloatField(null=True)
     pool_size = models.PositiveIntegerField(default=0)
     method = models.CharField(max_length=12)

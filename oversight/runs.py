@@ -309,6 +309,7 @@ def _store_results(run: SegmentationRun, result: EngineResult, org_ids: dict[str
                 "value": pd.to_numeric(s["value"], errors="coerce"),
                 "text": s["text"].fillna("").astype(str),
                 "score": s["score"].astype("float64"),
+                "computed_score": s["computed_score"].astype("float64"),
                 "rank": s["rank"].astype("float64"),
                 "pool_size": s["pool_size"].fillna(0).astype("int64"),
                 "method": s["method"].astype(str),
@@ -379,5 +380,16 @@ def _complete(run: SegmentationRun, result: EngineResult, timings: dict[str, flo
     }
     run.organisation_count = len(result.assessments)
     run.segment_counts = dict(sorted(counts.items()))
+    run.pools = [
+        {
+            "metric_id": str(p.metric_id),
+            "pool": str(p.pool),
+            "ranked": int(p.ranked),
+            "applies": int(p.applies),
+            "partial": bool(p.partial),
+            "not_loaded": list(p.not_loaded),
+        }
+        for p in result.pools.itertuples(index=False)
+    ]
     run.warnings = list(result.warnings)
     run.save()

@@ -82,6 +82,10 @@ class MetricSpec:
     peer_groups: tuple[str, ...] = ()
     weight: float = 1.0
     included_in_average: bool = True
+    # A nationally pooled value from a provider outside ``peer_groups`` (an acute trust
+    # reporting a community metric) is always ranked in the pool; this says whether its
+    # score also counts in that provider's own average.
+    counts_outside_peer_groups: bool = False
     contextual: bool = False
     valid_range: tuple[float | None, float | None] | None = None
 
@@ -120,6 +124,7 @@ class MetricSpec:
             "peer_groups": list(self.peer_groups),
             "weight": self.weight,
             "included_in_average": self.included_in_average,
+            "counts_outside_peer_groups": self.counts_outside_peer_groups,
             "contextual": self.contextual,
             "valid_range": list(self.valid_range) if self.valid_range else None,
         }
@@ -218,6 +223,12 @@ def _metric(
     if not isinstance(included, bool):
         fail(f"included_in_average must be true or false, got {included!r}")
         included = True
+    outside = item.get("counts_outside_peer_groups", False)
+    if not isinstance(outside, bool):
+        fail(f"counts_outside_peer_groups must be true or false, got {outside!r}")
+        outside = False
+    if outside and pool != "national":
+        fail("counts_outside_peer_groups needs pool: national (only a national pool ranks them)")
 
     params = item.get("params") or {}
     if not isinstance(params, Mapping):
@@ -242,6 +253,7 @@ def _metric(
         peer_groups=groups,
         weight=weight,
         included_in_average=included,
+        counts_outside_peer_groups=outside,
         contextual=contextual,
         valid_range=valid_range,
     )

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .league import BootstrapResult, bootstrap_ranges, league_table
-from .scoring import ScoredMetrics, normalise_organisations, score_metrics
+from .scoring import POOL_COLUMNS, ScoredMetrics, normalise_organisations, score_metrics
 from .segmentation import (
     CutPoints,
     apply_override,
@@ -93,6 +93,8 @@ class EngineResult:
     cut_points: CutPoints | None
     cut_points_by_peer_group: dict[str, CutPoints] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # One row per rank-scored metric and pool (scoring.POOL_COLUMNS).
+    pools: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POOL_COLUMNS))
 
 
 def run_engine(methodology: MethodologySpec, inputs: EngineInputs) -> EngineResult:
@@ -165,6 +167,7 @@ def run_engine(methodology: MethodologySpec, inputs: EngineInputs) -> EngineResu
         cut_points=segments.cut_points,
         cut_points_by_peer_group=segments.by_group,
         warnings=warnings,
+        pools=scored.pools if scored.pools is not None else pd.DataFrame(columns=POOL_COLUMNS),
     )
 
 

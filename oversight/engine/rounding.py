@@ -6,11 +6,12 @@ makes exact decimal ties go either way at random. We round the decimal value ins
 scale to hundredths, snap to 6 decimals to remove binary noise (anything within 1e-6 of a
 hundredth of a tie *is* a tie), then break ties by the methodology's rule:
 
-* ``half_even`` (default): 2.885 -> 2.88, 2.215 -> 2.22, 1.525 -> 1.52. This is what the
-  worked example of Q2 2025/26 requires (RMY's eight scores average exactly 2.885 and the
-  expected average is 2.88) and what Python, NumPy, R and IEEE 754 default to.
-* ``half_up``: 2.885 -> 2.89, 1.525 -> 1.53, like Excel's ``ROUND``. Switch a methodology
-  to it (data, not code) if NHS England's published averages show Excel-style ties.
+* ``half_up`` (default): 2.885 -> 2.89, 1.125 -> 1.13, like Excel's ``ROUND``. This is
+  what NHS England's published files show: every score and average of the mental health
+  and community trusts of 2025/26 (Q1-Q4) is reproduced by half-up rounding of the exact
+  value, and the shipped methodologies set it.
+* ``half_even``: 2.885 -> 2.88, 1.525 -> 1.52, what Python, NumPy, R and IEEE 754 default
+  to. Kept as a methodology setting (data, not code).
 
 All values handled are scores and averages in [0, 4], so "up" means "away from zero".
 """
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 ROUNDING_MODES = ("half_even", "half_up")
-DEFAULT_ROUNDING = "half_even"
+DEFAULT_ROUNDING = "half_up"
 
 #: Tolerance (in hundredths) used when snapping and comparing 2-dp numbers.
 EPS_HUNDREDTHS = 1e-6
@@ -53,7 +54,7 @@ def round_hundredths(x, mode: str = DEFAULT_ROUNDING):
 
 
 def round2(x, mode: str = DEFAULT_ROUNDING):
-    """Round to 2 decimals on the decimal value (``round2(2.885) == 2.88``; half_up 2.89)."""
+    """Round to 2 decimals on the decimal value (``round2(2.885) == 2.89``; half_even 2.88)."""
     out = round_hundredths(np.asarray(x, dtype=np.float64) * 100.0, mode) / 100.0
     return out if np.ndim(out) else float(out)
 

@@ -35,6 +35,7 @@ from .spec import MethodologySpec, MetricSpec
 
 __all__ = [
     "METRIC_SCORE_COLUMNS",
+    "POOL_COLUMNS",
     "SCORED_STATUSES",
     "STATUSES",
     "ScoredMetrics",
@@ -50,6 +51,8 @@ METRIC_SCORE_COLUMNS = [
     "value",
     "text",
     "score",
+    "exact_score",
+    "computed_score",
     "rank",
     "pool_size",
     "method",
@@ -58,8 +61,10 @@ METRIC_SCORE_COLUMNS = [
     "domain",
     "weight",
     "included",
+    "outside",
     "status",
 ]
+POOL_COLUMNS = ["metric_id", "pool", "ranked", "applies", "partial", "not_loaded"]
 STATUSES = (
     "scored",
     "meets_standard",
@@ -76,12 +81,14 @@ SCORED_STATUSES = ("scored", "meets_standard", "below_floor", "supplied")
 
 @dataclass
 class ScoredMetrics:
-    """The ``metric_scores`` frame plus the integer codes the later steps group by."""
+    """The ``metric_scores`` frame plus the integer codes the later steps group by, and
+    one row per rank-scored metric and pool (:data:`POOL_COLUMNS`)."""
 
     frame: pd.DataFrame
     org_index: np.ndarray  # row -> position of its organisation in the sorted org list
     domain_index: np.ndarray  # row -> position of its domain in ``domains``
     domains: list[str]
+    pools: pd.DataFrame | None = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -309,6 +316,7 @@ class _Rows:
     pool_key: np.ndarray  # row -> one integer per (metric, pool)
     peer_groups: list[str]
     applies: np.ndarray  # (metrics, organisations): does the metric apply to its group
+    outside: np.ndarray  # row -> a national-pool value from outside the metric's groups
     value: np.ndarray
     text: np.ndarray
     date: np.ndarray
@@ -354,12 +362,15 @@ def score_metrics(
     """Score every applicable metric for every organisation of ``orgs`` (normalised).
 
     Returns the ``metric_scores`` frame (columns :data:`METRIC_SCORE_COLUMNS`, one row per
-    organisation and metric applying to its peer group, sorted by org_code and metric_id).
+    organisation and metric applying to its peer group, plus one per nationally pooled
+    value reported from outside the metric's peer groups, sorted by org_code and metric_id)
+    and the pools the rank scores were worked in.
     """
     catalogue = _Catalogue.of(methodology)
     org_codes = orgs["org_code"].to_numpy(dtype=object)
-    rows = _layout(catalogue, orgs["peer_group"].to_numpy(dtype=object))
+    peer = orgs["peer_group"].to_numpy(dtype=object)
     org_pos = pd.Index(org_codes)
+    rows = _layout(catalogue, peer, _outside_reporters(catalogue, values, org_pos, peer))
     _attach_values(rows, catalogue, values, org_pos, warnings)
     _attach_supplied(rows, catalogue, supplied, org_pos, warnings)
 
@@ -369,26 +380,68 @@ def score_metrics(
     cutoff = np.datetime64(period_end, "D") - np.timedelta64(methodology.rating_lookback_days, "D")
     _score_ratings(rows, catalogue, scores, cutoff, warnings)
     _warn_empty_pools(rows, catalogue, warnings)
+    computed = scores.score.copy()
     has_supplied = _apply_supplied(rows, catalogue, org_codes, scores, warnings)
 
+    # Scores are kept exact for the averages and published rounded to 2 dp.
+    exact = scores.score.copy()
     scores.score = round2(scores.score, methodology.rounding)
     _score_combined(rows, catalogue, scores, has_supplied, len(org_codes), methodology.rounding)
+    combined = rows.method == "combined"
+    exact[combined] = scores.score[combined]
+    for arr in (scores.score, exact, computed):
+        arr[~rows.is_scored] = np.nan
     scores.status[~rows.is_scored] = "contextual"
-    scores.score[~rows.is_scored] = np.nan
+    computed = np.where(has_supplied, round2(computed, methodology.rounding), np.nan)
 
-    frame = _metric_scores_frame(rows, catalogue, scores, org_codes)
-    return ScoredMetrics(frame, rows.org, catalogue.domain_index[rows.metric], catalogue.domains)
+    frame = _metric_scores_frame(rows, catalogue, scores, org_codes, exact, computed)
+    pools = _pools(rows, catalogue, values, org_pos, peer, warnings)
+    return ScoredMetrics(
+        frame, rows.org, catalogue.domain_index[rows.metric], catalogue.domains, pools
+    )
 
 
-def _layout(catalogue: _Catalogue, peer: np.ndarray) -> _Rows:
-    """The rows to score for organisations in peer groups ``peer``, inputs still missing."""
-    n_metrics, n_orgs = len(catalogue.metrics), len(peer)
+def _national_rank(catalogue: _Catalogue) -> np.ndarray:
+    """Per metric: scored by rank in a national pool."""
+    return catalogue.national_pool & (catalogue.methods == "rank") & catalogue.scored
+
+
+def _applies(catalogue: _Catalogue, peer: np.ndarray) -> np.ndarray:
+    """(metrics, organisations): the metric applies to the organisation's peer group."""
+    return np.array([np.isin(peer, list(m.peer_groups)) for m in catalogue.metrics]).reshape(
+        len(catalogue.metrics), len(peer)
+    )
+
+
+def _outside_reporters(
+    catalogue: _Catalogue, values: pd.DataFrame | None, org_pos: pd.Index, peer: np.ndarray
+) -> np.ndarray:
+    """(metrics, organisations): a numeric value for a nationally pooled metric from an
+    organisation outside the metric's peer groups (it is ranked in the national pool)."""
+    out = np.zeros((len(catalogue.metrics), len(org_pos)), dtype=bool)
+    national = _national_rank(catalogue)
+    if values is None or not len(values) or not national.any():
+        return out
+    if not {"org_code", "metric_id", "value"} <= set(values.columns):
+        return out
+    o = org_pos.get_indexer(_clean_codes(values["org_code"]))
+    m = pd.Index([x.input_id for x in catalogue.metrics]).get_indexer(
+        _clean_codes(values["metric_id"])
+    )
+    number = pd.to_numeric(values["value"], errors="coerce").notna().to_numpy()
+    ok = (o >= 0) & (m >= 0) & number
+    out[m[ok], o[ok]] = True
+    return out & national[:, None] & ~_applies(catalogue, peer)
+
+
+def _layout(catalogue: _Catalogue, peer: np.ndarray, outside: np.ndarray) -> _Rows:
+    """The rows to score for organisations in peer groups ``peer``, inputs still missing:
+    every metric applying to an organisation's peer group, and the ``outside`` reporters."""
+    n_metrics = len(catalogue.metrics)
     groups = sorted(set(peer) | {g for m in catalogue.metrics for g in m.peer_groups})
     peer_index = pd.Index(groups).get_indexer(peer)
-    applies = np.array([np.isin(peer, list(m.peer_groups)) for m in catalogue.metrics]).reshape(
-        n_metrics, n_orgs
-    )
-    org, metric = np.nonzero(applies.T)
+    applies = _applies(catalogue, peer)
+    org, metric = np.nonzero((applies | outside).T)
     national = len(groups)
     pool = np.where(catalogue.national_pool[metric], national, peer_index[org])
     n = len(org)
@@ -402,6 +455,7 @@ def _layout(catalogue: _Catalogue, peer: np.ndarray) -> _Rows:
         pool_key=metric * (national + 1) + pool,
         peer_groups=groups,
         applies=applies,
+        outside=outside[metric, org],
         value=np.full(n, np.nan),
         text=np.full(n, None, dtype=object),
         date=np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"),
@@ -468,6 +522,7 @@ def _attach_supplied(
             warnings,
             count=int(stray.sum()),
         )
+        keys, score = keys[~stray], score[~stray]
     pos = pd.Index(keys).get_indexer(rows.key)
     hit = pos >= 0
     rows.supplied[hit] = score[pos[hit]]
@@ -645,12 +700,90 @@ def _warn_empty_pools(rows: _Rows, catalogue: _Catalogue, warnings: list[str]) -
         )
 
 
+def _pools(
+    rows: _Rows,
+    catalogue: _Catalogue,
+    values: pd.DataFrame | None,
+    org_pos: pd.Index,
+    peer: np.ndarray,
+    warnings: list[str],
+) -> pd.DataFrame:
+    """One row per rank-scored metric and pool: organisations ranked (with a value) and
+    the organisations the pool could hold in the period.
+
+    A national pool could hold every organisation the metric applies to, every outside
+    reporter, and every organisation of a peer group the national metrics reach whose data
+    for the period is not loaded at all (its providers may report the metric). A national
+    pool holding fewer than that is *partial*: its scores are not NHS England's.
+    """
+    sel = (rows.method == "rank") & rows.is_scored
+    if not sel.any():
+        return pd.DataFrame(columns=POOL_COLUMNS)
+    loaded = np.zeros(len(org_pos), dtype=bool)
+    if values is not None and len(values) and "org_code" in values.columns:
+        o = org_pos.get_indexer(_clean_codes(values["org_code"]))
+        loaded[o[o >= 0]] = True
+    national_groups = {
+        g
+        for m, n in zip(catalogue.metrics, _national_rank(catalogue), strict=True)
+        if n
+        for g in m.peer_groups
+    }
+    not_loaded = sorted(
+        g for g in national_groups if (peer == g).any() and not loaded[peer == g].any()
+    )
+    key, has_value = rows.pool_key[sel], ~np.isnan(rows.value[sel])
+    national = len(rows.peer_groups)
+    out = []
+    for k in np.unique(key):
+        mi, p = divmod(int(k), national + 1)
+        m = catalogue.metrics[mi]
+        in_pool = key == k
+        ranked = int(has_value[in_pool].sum())
+        applies = int(in_pool.sum())
+        missing: list[str] = []
+        if p == national:
+            missing = [g for g in not_loaded if g not in m.peer_groups]
+            applies += int(np.isin(peer, missing).sum())
+        out.append(
+            {
+                "metric_id": m.score_id,
+                "pool": "national" if p == national else rows.peer_groups[p],
+                "ranked": ranked,
+                "applies": applies,
+                "partial": bool(p == national and ranked < applies),
+                "not_loaded": [g for g in not_loaded if p == national],
+            }
+        )
+    pools = pd.DataFrame(out, columns=POOL_COLUMNS)
+    partial = pools[pools["partial"]]
+    if len(partial):
+        shown = ", ".join(
+            f"{r.metric_id} ({r.ranked} of {r.applies})" for r in partial.itertuples()
+        )
+        why = f"; no data loaded for {', '.join(not_loaded)}" if not_loaded else ""
+        warnings.append(
+            f"{len(partial)} nationally ranked metric(s) scored on a partial pool, so their "
+            f"scores may differ from NHS England's: {shown}{why}"
+        )
+    return pools
+
+
 def _metric_scores_frame(
-    rows: _Rows, catalogue: _Catalogue, scores: _Scores, org_codes: np.ndarray
+    rows: _Rows,
+    catalogue: _Catalogue,
+    scores: _Scores,
+    org_codes: np.ndarray,
+    exact: np.ndarray,
+    computed: np.ndarray,
 ) -> pd.DataFrame:
     """The ``metric_scores`` frame (columns :data:`METRIC_SCORE_COLUMNS`)."""
     metric = rows.metric
     scored = np.isin(scores.status, SCORED_STATUSES)
+    counts = (
+        ~rows.outside
+        | np.array([m.counts_outside_peer_groups for m in catalogue.metrics], dtype=bool)[metric]
+    )
     return pd.DataFrame(
         {
             "org_code": org_codes[rows.org],
@@ -659,6 +792,8 @@ def _metric_scores_frame(
             "value": rows.value,
             "text": pd.Series(rows.text, dtype=object),
             "score": scores.score,
+            "exact_score": exact,
+            "computed_score": computed,
             "rank": scores.rank,
             "pool_size": scores.pool_size,
             "method": rows.method,
@@ -666,7 +801,8 @@ def _metric_scores_frame(
             "high": scores.high,
             "domain": np.array(catalogue.domains, dtype=object)[catalogue.domain_index[metric]],
             "weight": catalogue.weights[metric],
-            "included": scored & catalogue.in_average[metric],
+            "included": scored & catalogue.in_average[metric] & counts,
+            "outside": rows.outside,
             "status": scores.status,
         }
     )

@@ -1,10 +1,12 @@
 """Steps 2-5: averages, domain scores, cut points, segments, financial override, segment 5.
 
-Averages are worked in integer hundredths: scores are stored to 2 dp, so a score is an
-integer number of hundredths, a weighted mean of them is exact up to the division, and
-the rounding to 2 dp (the methodology's tie rule, see :mod:`.rounding`) and the comparison
-with the cut points (``average <= t``, inclusive) are done on hundredths with a tolerance
-of 1e-6 of a hundredth: 2.35 <= 2.35 always holds, whatever binary noise 2.35 carries.
+Averages are means of the *exact* scores (a rank score before its rounding to 2 dp; a
+supplied score as given), worked in hundredths: NHS England's published averages and
+domain scores are the half-up rounding of the mean of unrounded scores. The rounding to
+2 dp (the methodology's tie rule, see :mod:`.rounding`) and the comparison with the cut
+points (``average <= t``, inclusive) are done on hundredths with a tolerance of 1e-6 of a
+hundredth: 2.35 <= 2.35 always holds, whatever binary noise 2.35 carries, and a mean that
+is exactly 2.885 is a tie.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def weighted_means(
     inc = np.asarray(included, dtype=bool)
     g = np.asarray(group)[inc]
     w = np.asarray(weight, dtype=np.float64)[inc]
-    s_h = hundredths(np.asarray(score, dtype=np.float64)[inc])
+    s_h = np.asarray(score, dtype=np.float64)[inc] * 100.0
     total = np.bincount(g, weights=s_h * w, minlength=n_groups)
     wsum = np.bincount(g, weights=w, minlength=n_groups)
     count = np.bincount(g, minlength=n_groups).astype(np.int64)
@@ -105,11 +107,20 @@ def organisation_averages(
     return weighted_means(
         scored.org_index,
         n_orgs,
-        f["score"].to_numpy(dtype=np.float64),
+        _exact(f),
         f["weight"].to_numpy(dtype=np.float64),
         f["included"].to_numpy(dtype=bool),
         rounding,
     )
+
+
+def _exact(frame: pd.DataFrame) -> np.ndarray:
+    """The scores the averages are taken over: exact when there (see the module doc)."""
+    score = frame["score"].to_numpy(dtype=np.float64)
+    if "exact_score" not in frame.columns:
+        return score
+    exact = frame["exact_score"].to_numpy(dtype=np.float64)
+    return np.where(np.isnan(exact), score, exact)
 
 
 def domain_scores(
@@ -127,7 +138,7 @@ def domain_scores(
     mean_h, count = weighted_means(
         key,
         size,
-        f["score"].to_numpy(dtype=np.float64),
+        _exact(f),
         f["weight"].to_numpy(dtype=np.float64),
         f["included"].to_numpy(dtype=bool),
         rounding,

@@ -56,7 +56,7 @@ def methodology_doc(metrics: list[dict], **segmentation) -> dict:
         "derive_override_from": None,
         "replicates": 0,
     }
-    rounding = segmentation.pop("rounding", "half_even")
+    rounding = segmentation.pop("rounding", "half_up")
     seg.update(segmentation)
     return {
         "slug": "test-method",

@@ -86,8 +86,9 @@ def test_average_rounding_is_on_the_decimal_value_with_the_methodology_tie_rule(
 
 
 def test_round2_ties_on_decimal_values():
-    assert round2(1.525) == 1.52 and round2(1.525, "half_up") == 1.53
-    assert round2(2.675, "half_up") == 2.68 and round2(2.675) == 2.68
+    assert round2(1.525) == 1.53 and round2(1.525, "half_even") == 1.52
+    assert round2(1.125) == 1.13 and round2(1.725) == 1.73  # NHS England's published ties
+    assert round2(2.675, "half_even") == 2.68 and round2(2.675) == 2.68
     assert round2(16.83 / 11) == 1.53
     assert np.isnan(round2(np.nan))
 

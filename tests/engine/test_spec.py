@@ -24,11 +24,11 @@ PROVIDERS = {"acute", "mental-health-and-community", "ambulance"}
 
 MHC_METRICS = {
     "OF1005": ("OF0005", "lower", "rank", "national"),
-    "OF1041": ("OF0041", "higher", "rank", "peer_group"),
+    "OF1041": ("OF0041", "higher", "rank", "national"),
     "OF1035": (None, None, "supplied", "peer_group"),
-    "OF1057": ("OF0057", "higher", "rank", "peer_group"),
-    "OF1063": ("OF0063", "lower", "rank", "peer_group"),
-    "OF1016": ("OF0016", "higher", "rank", "peer_group"),
+    "OF1057": ("OF0057", "higher", "rank", "national"),
+    "OF1063": ("OF0063", "lower", "rank", "national"),
+    "OF1016": ("OF0016", "higher", "rank", "national"),
     "OF1061": ("OF0061", "higher", "rank", "peer_group"),
     "OF1067": (None, None, "rating", "peer_group"),
     "OF1082": ("OF0082", "lower", "rank", "national"),
@@ -36,7 +36,7 @@ MHC_METRICS = {
     "OF1079": ("OF0079", "higher", "bands", "peer_group"),
     "OF1081": ("OF0081", "higher", "bands", "peer_group"),
     "OF1080": (None, None, "combined", "peer_group"),
-    "OF1086": ("OF0086", "lower", "rank", "peer_group"),
+    "OF1086": ("OF0086", "lower", "rank", "national"),
 }
 ACUTE_VALUE_IDS = {
     "OF0023": "higher",

@@ -92,13 +92,13 @@ def test_league_table_order_and_override_story(example_result):
     assert (cp.t1, cp.t2, cp.t3, cp.source) == (2.00, 2.35, 2.70, "pinned")
 
 
-def test_exact_tie_rounds_to_even(example_result):
-    # RMY's eight included scores sum to 23.08: exactly 2.885, published as 2.88.
+def test_exact_tie_rounds_half_up(example_result):
+    # RMY's eight included scores sum to 23.08: exactly 2.885, published as 2.89.
     ms = example_result.metric_scores
     rmy = ms[(ms["org_code"] == "RMY") & ms["included"]]
     assert round(rmy["score"].sum(), 2) == 23.08 and len(rmy) == 8
     avg = example_result.assessments.set_index("org_code").loc["RMY", "average_score"]
-    assert avg == 2.88
+    assert avg == 2.89
 
 
 def test_finance_plan_and_variance_shown_but_not_averaged(example_result):

@@ -153,4 +153,4 @@ def test_database_round_trip_keeps_the_whole_methodology(methodologies):
         shipped = load_methodology_file(path)
         stored = Methodology.objects.get(slug=shipped.slug)
         assert MethodologySpec.from_dict(stored.as_document()) == shipped, path.name
-        assert stored.rounding == shipped.rounding == "half_even"
+        assert stored.rounding == shipped.rounding == "half_up"

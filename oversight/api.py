@@ -247,6 +247,7 @@ class RunSerializer(serializers.ModelSerializer):
             "cut_points_by_peer_group",
             "organisation_count",
             "segment_counts",
+            "pools",
             "warnings",
             "error",
         ]
@@ -467,6 +468,10 @@ class MetricLineSerializer(serializers.Serializer):
     status = serializers.CharField()
     included = serializers.BooleanField()
     weight = serializers.FloatField()
+    partial_pool = serializers.BooleanField(
+        help_text="Ranked on a partial national pool: the score may differ from NHS England's."
+    )
+    pool_note = serializers.CharField(allow_blank=True)
 
 
 class ExplanationSerializer(serializers.Serializer):

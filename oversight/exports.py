@@ -54,12 +54,20 @@ def _opt(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
+#: After the domain scores: the organisation's scores ranked on a partial national pool
+#: ("OF1082 61/205;OF1005 61/205"), blank when none.
+PARTIAL_POOL_COLUMN = "partial_pool_scores"
+
+
 def write_assessments(period: ReportingPeriod, out: IO[str]) -> int:
     """One row per organisation of the period's current run; returns the row count."""
     run = selectors.current_run(period)
     domains = list(run.methodology.domains)
+    partial = selectors.partial_pool_scores(run)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(ASSESSMENT_COLUMNS + [selectors.domain_column(d) for d in domains])
+    writer.writerow(
+        ASSESSMENT_COLUMNS + [selectors.domain_column(d) for d in domains] + [PARTIAL_POOL_COLUMN]
+    )
     count = 0
     for a in selectors.assessments(run).order_by("organisation__code"):
         writer.writerow(
@@ -75,6 +83,7 @@ def write_assessments(period: ReportingPeriod, out: IO[str]) -> int:
                 _opt(a.final_segment),
             ]
             + [_fmt(a.domain_scores.get(d)) for d in domains]
+            + [";".join(partial.get(a.organisation_id, []))]
         )
         count += 1
     return count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,12 @@ class MetricLine:
     status: str
     included: bool
     weight: float
+    # Set when the score was ranked on a partial national pool, or ranked without counting.
+    pool_note: str = ""
+
+    @property
+    def partial_pool(self) -> bool:
+        return bool(self.pool_note) and "partial pool" in self.pool_note
 
     @property
     def rank_of_pool(self) -> str:
@@ -111,6 +118,7 @@ def explain(organisation: Organisation, period: ReportingPeriod, *, top: int = 5
             "domain", "metric_id"
         )
     )
+    partial = run.partial_pools()
     lines = [
         MetricLine(
             metric_id=r.metric_id,
@@ -126,6 +134,7 @@ def explain(organisation: Organisation, period: ReportingPeriod, *, top: int = 5
             status=r.status,
             included=r.included,
             weight=r.weight,
+            pool_note=pool_note(r, partial, definitions.get(r.metric_id), assessment.peer_group),
         )
         for r in rows
     ]
@@ -171,6 +180,45 @@ def explain(organisation: Organisation, period: ReportingPeriod, *, top: int = 5
                 for rec in top_rows.to_dict("records")
             ]
     return explanation
+
+
+def partial_pool_scores(run: SegmentationRun) -> dict[int, list[str]]:
+    """Per organisation id: its scores of ``run`` ranked on a partial national pool, as
+    "metric ranked/applies" (e.g. "OF1082 61/205")."""
+    partial = run.partial_pools()
+    if not partial:
+        return {}
+    out: dict[int, list[str]] = {}
+    scored = MetricScore.objects.filter(
+        run=run, method="rank", status="scored", metric_id__in=list(partial)
+    ).order_by("metric_id")
+    for org_id, metric_id in scored.values_list("organisation_id", "metric_id"):
+        pool = partial[metric_id]
+        out.setdefault(org_id, []).append(f"{metric_id} {pool['ranked']}/{pool['applies']}")
+    return out
+
+
+def pool_note(
+    score: MetricScore,
+    partial: Mapping[str, Mapping[str, Any]],
+    definition: MetricDefinition | None,
+    peer_group: str,
+) -> str:
+    """What to say beside a rank score that is not simply "exact": ranked on a partial
+    national pool, or ranked (as an outside reporter) without counting in the average."""
+    if score.method != "rank" or score.status != "scored":
+        return ""
+    notes = []
+    pool = partial.get(score.metric_id)
+    if pool:
+        notes.append(
+            f"ranked among {pool['ranked']} of {pool['applies']}: a partial pool, so the score "
+            "may differ from NHS England's"
+        )
+    if definition is not None and peer_group not in definition.peer_groups:
+        counted = "counts" if score.included else "does not count"
+        notes.append(f"outside the metric's peer groups: ranked nationally, {counted} here")
+    return "; ".join(notes)
 
 
 def _cut_points_for(

@@ -16,7 +16,7 @@ from delegation.presenters import short_icb_name
 from systems.models import Organisation, PeerGroup, Region, Trust
 
 from ..exports import NHSE_TRUST_TYPE
-from ..models import FreedomGrant, OrganisationAssessment, OversightAction
+from ..models import FreedomGrant, OrganisationAssessment, OversightAction, SegmentationRun
 from ..selectors import Explanation
 from .presenters import (
     action_owner,
@@ -484,6 +484,27 @@ def organisation(org: Organisation, pair: PeriodPair, record: OrganisationRecord
     return Page(context, [history, _metrics(pair, record.explanation)])
 
 
+def partial_pool_text(run: SegmentationRun | None, metric_ids: Iterable[str] | None = None) -> str:
+    """A sentence naming the scores of ``run`` ranked on a partial national pool (only
+    ``metric_ids`` when given), or "" when none were."""
+    if run is None:
+        return ""
+    partial = run.partial_pools()
+    if metric_ids is not None:
+        wanted = set(metric_ids)
+        partial = {k: v for k, v in partial.items() if k in wanted}
+    if not partial:
+        return ""
+    listed = ", ".join(
+        f"{k} among {p['ranked']} of {p['applies']}" for k, p in sorted(partial.items())
+    )
+    return (
+        f"{len(partial)} nationally ranked metric(s) were scored on a partial pool ({listed}): "
+        "NHS England ranks them among every provider reporting them, so these scores, and "
+        "the averages, segments and ranks built on them, may differ from NHS England's."
+    )
+
+
 def _explanation_context(explanation: Explanation | None) -> dict[str, Any]:
     """The segment tag, override note, distances and likely ranges (blank when not
     assessed in the period shown)."""
@@ -494,6 +515,7 @@ def _explanation_context(explanation: Explanation | None) -> dict[str, Any]:
             "override_note": "",
             "boundary_text": "",
             "ranges": {"average": "", "rank": ""},
+            "partial_note": "",
         }
     a = explanation.assessment
     return {
@@ -505,6 +527,9 @@ def _explanation_context(explanation: Explanation | None) -> dict[str, Any]:
             "average": span(a.average_range_low, a.average_range_high),
             "rank": span(a.rank_range_low, a.rank_range_high, None),
         },
+        "partial_note": partial_pool_text(
+            explanation.run, [m.metric_id for m in explanation.metrics if m.partial_pool]
+        ),
     }
 
 
@@ -521,6 +546,7 @@ def _metrics(pair: PeriodPair, explanation: Explanation | None) -> Table:
             Column("rank", "Rank / N"),
             Column("score", "Score", numeric=True, places=2),
             Column("status", "Status"),
+            Column("pool", "Pool"),
         ],
         [
             {
@@ -530,6 +556,7 @@ def _metrics(pair: PeriodPair, explanation: Explanation | None) -> Table:
                 "rank": m.rank_of_pool,
                 "score": m.score,
                 "status": m.status,
+                "pool": m.pool_note,
             }
             for m in explanation.metrics
         ],

@@ -94,6 +94,7 @@ def league(request: HttpRequest) -> HttpResponse:
         "pair": pair,
         "group": group,
         "group_choices": [(k, v) for k, v in PeerGroup.choices if k != PeerGroup.ICB],
+        "partial_note": pages.partial_pool_text(pair.current.current_run if pair.current else None),
     }
     table = pages.league(pair, group, entries, trusts)
     return render_tables(request, "dashboards/league.html", context, [table], f"league-{group}")

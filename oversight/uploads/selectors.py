@@ -210,10 +210,21 @@ def reference_data() -> Reference:
         columns=["slug", "id", "label", "start_date", "end_date", "methodology"],
     ).set_index("slug")
     metrics = []
-    for m in MetricDefinition.objects.select_related("methodology"):
+    definitions = list(MetricDefinition.objects.select_related("methodology"))
+    # A nationally pooled value is ranked among every provider reporting it, so any
+    # provider may send it: the peer groups the methodology's national metrics reach.
+    national_reach: dict[str, set[str]] = {}
+    for m in definitions:
+        if m.method == "rank" and m.pool == "national" and not m.contextual:
+            national_reach.setdefault(m.methodology.slug, set()).update(m.peer_groups)
+    for m in definitions:
+        groups = tuple(m.peer_groups)
+        if m.method == "rank" and m.pool == "national":
+            reach = national_reach.get(m.methodology.slug, set())
+            groups += tuple(sorted(reach - set(groups)))
         common = {
             "methodology": m.methodology.slug,
-            "peer_groups": tuple(m.peer_groups),
+            "peer_groups": groups,
             "valid_min": m.valid_min,
             "valid_max": m.valid_max,
             "ratings": (),
@@ -231,6 +242,7 @@ def reference_data() -> Reference:
             metrics.append(
                 {
                     **common,
+                    "peer_groups": tuple(m.peer_groups),
                     "metric_id": m.score_id,
                     "kind": KIND_SCORE,
                     "valid_min": None,

@@ -19,6 +19,7 @@ from systems.authorization import Permission
 
 from ..models import MetricUpload, ReportingPeriod, UploadFormat, period_slug
 from . import selectors
+from .metric_comparison import CAUSES, metric_comparison
 from .services import receive_upload, retry_upload, upload_scope
 
 
@@ -166,12 +167,28 @@ class ComparedSerializer(serializers.Serializer):
     differences = serializers.ListField(child=serializers.CharField())
 
 
+class MetricDifferenceSerializer(serializers.Serializer):
+    org_code = serializers.CharField(source="code")
+    metric_id = serializers.CharField()
+    metric = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    published_score = serializers.FloatField(source="published")
+    our_score = serializers.FloatField(source="ours")
+    difference = serializers.FloatField()
+    matches = serializers.BooleanField()
+    cause = serializers.ChoiceField(choices=CAUSES, help_text="The likely cause when they differ.")
+
+
 class ReconciliationSerializer(serializers.Serializer):
     period = serializers.CharField()
     run = serializers.IntegerField(allow_null=True)
     compared = serializers.IntegerField()
     differing = serializers.IntegerField()
     organisations = ComparedSerializer(many=True)
+    metrics = MetricDifferenceSerializer(
+        many=True,
+        help_text="Each score NHS England supplied that we also computed from its value.",
+    )
 
 
 class ReconciliationView(APIView):
@@ -206,6 +223,7 @@ class ReconciliationView(APIView):
                     "compared": len(rows),
                     "differing": len(table.differing),
                     "organisations": rows,
+                    "metrics": metric_comparison(period, request.user).rows,
                 }
             ).data
         )

@@ -15,6 +15,7 @@ from systems.authorization import Permission, has_permission
 
 from ..models import MetricUpload, ReportingPeriod, UploadFormat
 from . import selectors
+from .metric_comparison import metric_comparison
 from .presenters import UploadPresenter
 from .problems import report_csv
 from .services import UploadRefused, receive_upload, retry_upload, upload_scope
@@ -132,10 +133,19 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
     if period is None:
         period = selectors.latest_period_with_published(periods)
     table = selectors.reconciliation(period, request.user) if period else None
+    metrics = metric_comparison(period, request.user) if period else None
     if table is not None and request.GET.get("format") == "csv":
+        if metrics is not None and request.GET.get("table") == "metrics":
+            return _csv_response(metrics.as_csv(), f"reconciliation-metrics-{period.slug}.csv")
         return _csv_response(table.as_csv(), f"reconciliation-{period.slug}.csv")
     return render(
         request,
         "uploads/reconciliation.html",
-        {"periods": periods, "period": period, "table": table, "error": error},
+        {
+            "periods": periods,
+            "period": period,
+            "table": table,
+            "metrics": metrics,
+            "error": error,
+        },
     )

@@ -92,6 +92,7 @@ def test_export_assessments_columns(q2):
         "domain_patient_safety",
         "domain_people_and_workforce",
         "domain_finance_and_productivity",
+        "partial_pool_scores",
     ]
 
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .input_tables import normalise_organisations
 from .league import BootstrapResult, bootstrap_ranges, league_table
-from .scoring import POOL_COLUMNS, ScoredMetrics, normalise_organisations, score_metrics
+from .scoring import POOL_COLUMNS, ScoredMetrics, score_metrics
 from .segmentation import (
     CutPoints,
     apply_override,

@@ -24,12 +24,19 @@ Statuses written to ``metric_scores.status``:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from .input_tables import (
+    clean_codes,
+    clean_text,
+    column,
+    dedupe,
+    lookup,
+    warn_ids,
+)
 from .rounding import round2
 from .spec import MethodologySpec, MetricSpec
 
@@ -40,7 +47,6 @@ __all__ = [
     "STATUSES",
     "ScoredMetrics",
     "group_min_rank",
-    "normalise_organisations",
     "score_metrics",
 ]
 
@@ -92,30 +98,8 @@ class ScoredMetrics:
 
 
 # ---------------------------------------------------------------------------------------
-# Helpers
+# Ranking
 # ---------------------------------------------------------------------------------------
-
-
-def _clean_codes(series: pd.Series | np.ndarray) -> np.ndarray:
-    """Codes as stripped text (object array); factorised so each distinct code is
-    stripped once."""
-    arr = np.asarray(series, dtype=object)
-    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-    cleaned = np.array([str(u).strip() for u in uniques], dtype=object)
-    out = np.full(len(arr), "", dtype=object)
-    ok = codes >= 0
-    out[ok] = cleaned[codes[ok]]
-    return out
-
-
-def _clean_text(raw: np.ndarray) -> np.ndarray:
-    """Stripped text, None for missing or blank (only non-missing cells are visited)."""
-    out = np.full(len(raw), None, dtype=object)
-    for i in np.flatnonzero(pd.notna(raw)):
-        t = raw[i]
-        if isinstance(t, str) and t.strip():
-            out[i] = t.strip()
-    return out
 
 
 def group_min_rank(group: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,114 +128,6 @@ def group_min_rank(group: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.n
     rank[order] = run_start - group_start + 1
     size[order] = size_sorted
     return rank, size
-
-
-def _warn_ids(ids: Iterable[str], message: str, warnings: list[str], count=None) -> None:
-    ids = sorted(set(ids))
-    if not ids:
-        return
-    shown = ", ".join(ids[:15]) + (f" and {len(ids) - 15} more" if len(ids) > 15 else "")
-    prefix = f"{count} " if count is not None else ""
-    warnings.append(f"{prefix}{message}: {shown}")
-
-
-# ---------------------------------------------------------------------------------------
-# Inputs
-# ---------------------------------------------------------------------------------------
-
-
-def normalise_organisations(organisations: pd.DataFrame) -> pd.DataFrame:
-    """org_code, peer_group as stripped text, one row per organisation, sorted by code."""
-    missing = {"org_code", "peer_group"} - set(organisations.columns)
-    if missing:
-        raise ValueError(f"organisations: missing column(s) {', '.join(sorted(missing))}")
-    orgs = pd.DataFrame(
-        {
-            "org_code": _clean_codes(organisations["org_code"]),
-            "peer_group": _clean_codes(organisations["peer_group"]),
-        }
-    )
-    orgs = orgs.drop_duplicates()
-    clash = orgs.duplicated("org_code", keep=False)
-    if clash.any():
-        codes = sorted(set(orgs.loc[clash, "org_code"]))
-        raise ValueError(
-            "organisations: listed in more than one peer group: " + ", ".join(codes[:20])
-        )
-    return orgs.sort_values("org_code", kind="stable").reset_index(drop=True)
-
-
-def _column(frame: pd.DataFrame, name: str, n: int) -> np.ndarray:
-    if name in frame.columns:
-        return frame[name].to_numpy(dtype=object)
-    return np.full(n, None, dtype=object)
-
-
-def _lookup(
-    frame: pd.DataFrame | None,
-    id_column: str,
-    org_pos: pd.Index,
-    id_pos: pd.Index,
-    what: str,
-    warnings: list[str],
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Map input rows to (organisation, metric) integer keys; drop and report the rest.
-
-    Returns the kept rows and their keys ``org * len(id_pos) + metric``.
-    """
-    if frame is None or len(frame) == 0:
-        return pd.DataFrame(), np.zeros(0, dtype=np.int64)
-    missing = {"org_code", id_column} - set(frame.columns)
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(sorted(missing))}")
-    org_codes = _clean_codes(frame["org_code"])
-    ids = _clean_codes(frame[id_column])
-    o = org_pos.get_indexer(org_codes)
-    m = id_pos.get_indexer(ids)
-    unknown_metric = m < 0
-    if what == "supplied_scores":
-        # Summary rows (OF4xxx domain scores/segments, OF5xxx segments and flags) are
-        # outputs of a run, not inputs: ignore them silently.
-        summary = np.array([str(i).upper().startswith(("OF4", "OF5")) for i in ids])
-        report = unknown_metric & ~summary
-    else:
-        report = unknown_metric
-    _warn_ids(
-        ids[report], f"{what}: rows for metric id(s) not in the methodology ignored", warnings
-    )
-    _warn_ids(
-        org_codes[(o < 0) & ~unknown_metric],
-        f"{what}: rows for organisation(s) not in the run ignored",
-        warnings,
-    )
-    keep = (o >= 0) & ~unknown_metric
-    kept = frame.iloc[np.flatnonzero(keep)]
-    keys = o[keep].astype(np.int64) * len(id_pos) + m[keep]
-    return kept, keys
-
-
-def _dedupe(keys: np.ndarray, sort_columns: list[np.ndarray], what: str, warnings: list[str]):
-    """Row positions to keep: one per key, the last after sorting by ``sort_columns``.
-
-    ``sort_columns`` are numeric arrays, most significant first; NaN sorts first (a dated
-    row beats an undated one, a value beats no value). The result does not depend on input
-    row order unless two rows agree on every sort column, when they are interchangeable.
-    """
-    if len(np.unique(keys)) == len(keys):
-        return np.arange(len(keys))
-    columns = [np.where(np.isnan(c), -np.inf, c) for c in sort_columns]
-    order = np.lexsort([*reversed(columns), keys]) if len(keys) else np.zeros(0, int)
-    k = keys[order]
-    last = np.ones(len(k), dtype=bool)
-    last[:-1] = k[1:] != k[:-1]
-    dropped = int((~last).sum())
-    if dropped:
-        warnings.append(
-            f"{dropped} duplicate {what} row(s) for the same organisation and metric: kept "
-            "the one with the latest reporting date (then the highest value, then the last "
-            "text in alphabetical order)"
-        )
-    return order[last]
 
 
 # ---------------------------------------------------------------------------------------
@@ -424,9 +300,9 @@ def _outside_reporters(
         return out
     if not {"org_code", "metric_id", "value"} <= set(values.columns):
         return out
-    o = org_pos.get_indexer(_clean_codes(values["org_code"]))
+    o = org_pos.get_indexer(clean_codes(values["org_code"]))
     m = pd.Index([x.input_id for x in catalogue.metrics]).get_indexer(
-        _clean_codes(values["metric_id"])
+        clean_codes(values["metric_id"])
     )
     number = pd.to_numeric(values["value"], errors="coerce").notna().to_numpy()
     ok = (o >= 0) & (m >= 0) & number
@@ -472,20 +348,20 @@ def _attach_values(
 ) -> None:
     """Each row's value, text and reporting date, one input row per key (see _dedupe)."""
     input_ids = pd.Index([m.input_id for m in catalogue.metrics])
-    found, keys = _lookup(values, "metric_id", org_pos, input_ids, "values", warnings)
+    found, keys = lookup(values, "metric_id", org_pos, input_ids, "values", warnings)
     if not len(keys):
         return
     k = len(keys)
-    value = pd.to_numeric(pd.Series(_column(found, "value", k)), errors="coerce").to_numpy(
+    value = pd.to_numeric(pd.Series(column(found, "value", k)), errors="coerce").to_numpy(
         dtype=np.float64
     )
-    text = _clean_text(_column(found, "text", k))
-    date = pd.to_datetime(pd.Series(_column(found, "reporting_date", k)), errors="coerce").to_numpy(
+    text = clean_text(column(found, "text", k))
+    date = pd.to_datetime(pd.Series(column(found, "reporting_date", k)), errors="coerce").to_numpy(
         dtype="datetime64[D]"
     )
     date_num = np.where(np.isnat(date), np.nan, date.astype(np.int64))
     text_rank = pd.factorize(text, sort=True, use_na_sentinel=True)[0].astype(float)
-    keep = _dedupe(keys, [date_num, value, text_rank], "value", warnings)
+    keep = dedupe(keys, [date_num, value, text_rank], "value", warnings)
     pos = pd.Index(keys[keep]).get_indexer(rows.key)
     hit = pos >= 0
     source = keep[pos[hit]]
@@ -503,7 +379,7 @@ def _attach_supplied(
 ) -> None:
     """Each row's supplied score, one per key; scores for rows that do not exist reported."""
     score_ids = catalogue.score_ids
-    found, keys = _lookup(
+    found, keys = lookup(
         supplied, "metric_id", org_pos, pd.Index(score_ids), "supplied_scores", warnings
     )
     if not len(keys):
@@ -511,12 +387,12 @@ def _attach_supplied(
     if "score" not in found.columns:
         raise ValueError("supplied_scores: missing column(s) score")
     score = pd.to_numeric(found["score"], errors="coerce").to_numpy(dtype=np.float64)
-    keep = _dedupe(keys, [score], "supplied score", warnings)
+    keep = dedupe(keys, [score], "supplied score", warnings)
     keys, score = keys[keep], score[keep]
     org, metric = np.divmod(keys, len(catalogue.metrics))
     stray = ~rows.applies[metric, org]
     if stray.any():
-        _warn_ids(
+        warn_ids(
             score_ids[metric[stray]],
             "supplied score(s) ignored: the metric does not apply to the organisation's peer group",
             warnings,
@@ -721,7 +597,7 @@ def _pools(
         return pd.DataFrame(columns=POOL_COLUMNS)
     loaded = np.zeros(len(org_pos), dtype=bool)
     if values is not None and len(values) and "org_code" in values.columns:
-        o = org_pos.get_indexer(_clean_codes(values["org_code"]))
+        o = org_pos.get_indexer(clean_codes(values["org_code"]))
         loaded[o[o >= 0]] = True
     national_groups = {
         g

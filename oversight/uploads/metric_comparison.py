@@ -157,7 +157,7 @@ def _tied(
         ).values_list("organisation_id", "organisation__peer_group", "metric_id", "value")
     )
 
-    def pool_key(group: str, metric_id: str, value: float) -> tuple[str, str, float]:
+    def pool_key(group: str, metric_id: str, value: float | None) -> tuple[str, str, Any]:
         national = pools.get(metric_id, {}).get("pool") == "national"
         return ("national" if national else group, metric_id, value)
 

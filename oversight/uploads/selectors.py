@@ -184,21 +184,25 @@ def reconciliation(period: ReportingPeriod, user: Any = None) -> Reconciliation:
 # --- Reference data for the file checks -----------------------------------------------------
 
 
+def _national_reach(definitions: list[MetricDefinition]) -> dict[int, tuple[str, ...]]:
+    """The peer groups a nationally pooled metric's *value* is accepted from, by definition
+    id: it is ranked among every provider reporting it, so any provider may send it (the
+    peer groups the methodology's national metrics reach)."""
+    national = [d for d in definitions if d.method == "rank" and d.pool == "national"]
+    reach: dict[str, set[str]] = {}
+    for d in national:
+        reach.setdefault(d.methodology.slug, set()).update(d.peer_groups)
+    return {
+        d.pk: (*d.peer_groups, *sorted(reach[d.methodology.slug] - set(d.peer_groups)))
+        for d in national
+    }
+
+
 def reference_data() -> Reference:
     """Organisations, periods and every methodology's catalogue, as plain tables."""
+    org_fields = ["code", "id", "name", "peer_group", "region__short_name", "kind"]
     orgs = pd.DataFrame(
-        list(
-            Organisation.objects.values_list(
-                "code",
-                "id",
-                "name",
-                "peer_group",
-                "region__short_name",
-                "kind",
-                "open_date",
-                "close_date",
-            )
-        ),
+        list(Organisation.objects.values_list(*org_fields, "open_date", "close_date")),
         columns=["code", "id", "name", "peer_group", "region", "kind", "open_date", "close_date"],
     ).set_index("code")
     periods = pd.DataFrame(
@@ -211,20 +215,11 @@ def reference_data() -> Reference:
     ).set_index("slug")
     metrics = []
     definitions = list(MetricDefinition.objects.select_related("methodology"))
-    # A nationally pooled value is ranked among every provider reporting it, so any
-    # provider may send it: the peer groups the methodology's national metrics reach.
-    national_reach: dict[str, set[str]] = {}
+    reach = _national_reach(definitions)  # a national value is accepted from any provider
     for m in definitions:
-        if m.method == "rank" and m.pool == "national" and not m.contextual:
-            national_reach.setdefault(m.methodology.slug, set()).update(m.peer_groups)
-    for m in definitions:
-        groups = tuple(m.peer_groups)
-        if m.method == "rank" and m.pool == "national":
-            reach = national_reach.get(m.methodology.slug, set())
-            groups += tuple(sorted(reach - set(groups)))
         common = {
             "methodology": m.methodology.slug,
-            "peer_groups": groups,
+            "peer_groups": reach.get(m.pk, tuple(m.peer_groups)),
             "valid_min": m.valid_min,
             "valid_max": m.valid_max,
             "ratings": (),

@@ -94,6 +94,7 @@ def league(request: HttpRequest) -> HttpResponse:
         "pair": pair,
         "group": group,
         "group_choices": [(k, v) for k, v in PeerGroup.choices if k != PeerGroup.ICB],
+        "cut_points": selectors.league_cut_points(pair.current, group),
     }
     table = pages.league(pair, group, entries, trusts)
     return render_tables(request, "dashboards/league.html", context, [table], f"league-{group}")

@@ -327,3 +327,92 @@ def test_thresholds_can_be_unset_again(methodologies):
     assert "Unset the thresholds of nof-2026-27." in out
     assert Methodology.objects.get(slug="nof-2026-27").thresholds is None
     assert AuditEvent.objects.filter(action="methodology.thresholds_unset").count() == 1
+
+
+# --- The admin forms go through the services ----------------------------------------------
+
+
+def admin_form_data(response) -> dict[str, str]:
+    """What the admin change page would post back unchanged (main form and inlines)."""
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms.append(inline.formset.management_form)
+        forms.extend(inline.formset.forms)
+    data: dict[str, str] = {}
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value is True:
+                data[form.add_prefix(name)] = "on"
+            elif value is not None and value is not False:
+                data[form.add_prefix(name)] = str(value)
+    return data
+
+
+def test_admin_sets_thresholds_through_the_service(admin_client, methodologies):
+    m = Methodology.objects.get(slug="nof-2026-27")
+    url = f"/admin/oversight/methodology/{m.pk}/change/"
+    data = admin_form_data(admin_client.get(url))
+    bad = admin_client.post(url, {**data, "t1": "2.05", "t2": "2.32501", "t3": "2.62"})
+    assert bad.status_code == 200
+    assert "2.32501 has more than 4 decimal places" in bad.content.decode()
+    no_reason = admin_client.post(url, {**data, "t1": "2.05", "t2": "2.325", "t3": "2.62"})
+    assert "A reason is required" in no_reason.content.decode()
+    assert Methodology.objects.get(pk=m.pk).thresholds is None
+
+    good = {**data, "t1": "2.05", "t2": "2.325", "t3": "2.62", "thresholds_reason": "Published"}
+    assert admin_client.post(url, good).status_code == 302
+    m.refresh_from_db()
+    assert (m.threshold_1, m.threshold_2, m.threshold_3) == (
+        Decimal("2.05"),
+        Decimal("2.325"),
+        Decimal("2.62"),
+    )
+    event = AuditEvent.objects.get(action="methodology.thresholds_set")
+    assert event.after == {"thresholds": ["2.05", "2.325", "2.62"]}
+    assert event.reason == "Published"
+    # Shown again as given, and listed as given.
+    page = admin_client.get(url).content.decode()
+    assert 'value="2.325"' in page
+    assert "2.05, 2.325, 2.62" in admin_client.get("/admin/oversight/methodology/").content.decode()
+
+
+def test_admin_refuses_thresholds_for_a_quartile_methodology(admin_client, methodologies):
+    m = Methodology.objects.get(slug="nof-2025-26")
+    url = f"/admin/oversight/methodology/{m.pk}/change/"
+    data = admin_form_data(admin_client.get(url))
+    page = admin_client.post(
+        url, {**data, "t1": "2", "t2": "2.3", "t3": "2.6", "thresholds_reason": "r"}
+    ).content.decode()
+    assert "nof-2025-26 segments by quartiles" in page
+    assert Methodology.objects.get(pk=m.pk).thresholds is None
+
+
+def test_admin_pins_cut_points_through_the_service(admin_client, methodologies):
+    period = ReportingPeriod.objects.by_key("Q1 2025/26")
+    url = f"/admin/oversight/reportingperiod/{period.pk}/change/"
+    data = admin_form_data(admin_client.get(url))
+    bad = admin_client.post(
+        url,
+        {**data, "t1": "2.05", "t2": "2.32501", "t3": "2.62", "cut_points_reason": "r"},
+    )
+    assert "2.32501 has more than 4 decimal places" in bad.content.decode()
+    period.refresh_from_db()
+    assert period.pinned_cut_points is None
+
+    good = {**data, "t1": "2.05", "t2": "2.325", "t3": "2.62", "cut_points_reason": "Published"}
+    assert admin_client.post(url, good).status_code == 302
+    period.refresh_from_db()
+    assert period.pinned_t2 == Decimal("2.325")
+    assert period.pin_reason == "Published"
+    assert AuditEvent.objects.filter(action="cut_points.pinned").count() == 1
+    listing = admin_client.get("/admin/oversight/reportingperiod/").content.decode()
+    assert "2.05, 2.325, 2.62" in listing
+
+    # All three blank again: the pin is cleared, through the service.
+    data = admin_form_data(admin_client.get(url))
+    cleared = {**data, "t1": "", "t2": "", "t3": "", "cut_points_reason": "Full data loaded"}
+    assert admin_client.post(url, cleared).status_code == 302
+    period.refresh_from_db()
+    assert period.pinned_cut_points is None
+    assert AuditEvent.objects.filter(action="cut_points.cleared").count() == 1

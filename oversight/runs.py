@@ -68,8 +68,9 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
     ):
         raise MethodologyNotReady(
             f"{spec.slug} has no fixed thresholds set and {period.label} has no pinned cut "
-            f"points; set the methodology's thresholds or run "
-            f'`manage.py pin_cut_points --period "{period.label}" T1 T2 T3 --reason …` first.'
+            f"points; run `manage.py set_thresholds --methodology {spec.slug} T1 T2 T3 "
+            f'--reason …` or `manage.py pin_cut_points --period "{period.label}" T1 T2 T3 '
+            "--reason …` first."
         )
 
     rows = list(

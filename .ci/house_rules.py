@@ -42,7 +42,6 @@ MYPY_IGNORED_AT_START: frozenset[str] = frozenset(
         "oversight.exports",
         "oversight.management.commands.export_assessments",
         "oversight.management.commands.export_league_table",
-        "oversight.management.commands.pin_cut_points",
         "oversight.models",
         "oversight.uploads.api",
         "oversight.uploads.checks",

@@ -1,10 +1,13 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 
 from systems.admin_base import AuditedAdmin, ReadOnlyAdmin
-from systems.authorization import Permission
+from systems.authorization import Permission, has_permission
 
 from .autonomy.policy import spec_of
+from .cut_points import CutPointError, format_cut_point, format_cut_points, parse_cut_points
 from .engine.autonomy import FreedomError
 from .models import (
     CapabilityAssessment,
@@ -22,6 +25,12 @@ from .models import (
     ProgrammeMembership,
     ReportingPeriod,
     SegmentationRun,
+)
+from .services import (
+    check_thresholds,
+    clear_cut_points,
+    pin_cut_points,
+    set_thresholds,
 )
 
 
@@ -45,20 +54,111 @@ class MetricDefinitionInline(admin.TabularInline):
     show_change_link = True
 
 
+# --- Cut points and thresholds: exact, validated and audited by the services -------------
+
+CUT_POINT_HELP = "At most 4 decimal places (e.g. 2.325); kept exactly as given, never rounded."
+T_NAMES = ("t1", "t2", "t3")
+
+
+def _cut_point_field(label: str) -> forms.CharField:
+    return forms.CharField(label=label, required=False, help_text=CUT_POINT_HELP)
+
+
+def _reason_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60})
+    )
+
+
+class CutPointsForm(forms.ModelForm):
+    """Three cut points T1 T2 T3 (all blank: none) and the reason for changing them; what
+    they read as is decided by the service (:mod:`oversight.cut_points`)."""
+
+    reason_field = "reason"
+    may_change = True  # set by the admin from the user's permission
+
+    def current(self) -> tuple[Any, Any, Any]:
+        raise NotImplementedError
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        values = self.current()
+        for name, value in zip(T_NAMES, values, strict=True):
+            self.fields[name].initial = format_cut_point(value)
+            self.fields[name].disabled = not self.may_change
+        self.fields[self.reason_field].disabled = not self.may_change
+
+    def cut_points_changed(self) -> bool:
+        return any(name in self.changed_data for name in T_NAMES)
+
+    def given(self) -> list[str] | None:
+        """The three values as typed, or None when all three are blank (to unset them)."""
+        texts = [(self.cleaned_data.get(name) or "").strip() for name in T_NAMES]
+        return texts if any(texts) else None
+
+    def check(self, given: list[str] | None) -> None:
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        if not self.cut_points_changed():
+            return data
+        try:
+            self.check(self.given())
+        except CutPointError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if not (data.get(self.reason_field) or "").strip():
+            self.add_error(self.reason_field, "A reason is required to change these values.")
+        return data
+
+
+class MethodologyForm(CutPointsForm):
+    t1 = _cut_point_field("Threshold T1")
+    t2 = _cut_point_field("Threshold T2")
+    t3 = _cut_point_field("Threshold T3")
+    thresholds_reason = _reason_field("Reason for changing the thresholds")
+    reason_field = "thresholds_reason"
+
+    class Meta:
+        model = Methodology
+        exclude = ["threshold_1", "threshold_2", "threshold_3"]  # noqa: DJ006 - service writes them
+
+    def current(self) -> tuple[Any, Any, Any]:
+        m = self.instance
+        return (m.threshold_1, m.threshold_2, m.threshold_3)
+
+    def check(self, given: list[str] | None) -> None:
+        method = self.cleaned_data.get("segmentation_method")
+        check_thresholds(self.instance, given, method=method)
+
+
 @admin.register(Methodology)
 class MethodologyAdmin(AuditedAdmin):
+    form = MethodologyForm
     list_display = (
         "slug",
         "name",
         "version",
         "segmentation_method",
         "quartile_pool",
-        "threshold_1",
-        "threshold_2",
-        "threshold_3",
+        "thresholds_text",
         "updated_at",
     )
     inlines = [MetricDefinitionInline]
+
+    @admin.display(description="thresholds")
+    def thresholds_text(self, obj: Methodology) -> str:
+        return format_cut_points(obj.thresholds) or "unset"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.cut_points_changed():
+            set_thresholds(
+                methodology=obj,
+                thresholds=form.given(),
+                reason=form.cleaned_data["thresholds_reason"],
+                actor=request.user,
+            )
 
 
 @admin.register(MetricDefinition)
@@ -78,30 +178,68 @@ class MetricDefinitionAdmin(AuditedAdmin):
     search_fields = ("score_id", "value_id", "name")
 
 
+class PinForm(CutPointsForm):
+    t1 = _cut_point_field("Pinned cut point T1")
+    t2 = _cut_point_field("Pinned cut point T2")
+    t3 = _cut_point_field("Pinned cut point T3")
+    cut_points_reason = _reason_field("Reason for pinning (or clearing) the cut points")
+    reason_field = "cut_points_reason"
+
+    class Meta:
+        model = ReportingPeriod
+        exclude = ["pinned_t1", "pinned_t2", "pinned_t3"]  # noqa: DJ006 - service writes them
+
+    def current(self) -> tuple[Any, Any, Any]:
+        p = self.instance
+        return (p.pinned_t1, p.pinned_t2, p.pinned_t3)
+
+    def check(self, given: list[str] | None) -> None:
+        if given is not None:
+            parse_cut_points(given, "Cut points")
+
+
 @admin.register(ReportingPeriod)
 class ReportingPeriodAdmin(AuditedAdmin):
+    form = PinForm
     list_display = (
         "label",
         "slug",
         "methodology",
         "start_date",
         "end_date",
-        "pinned_t1",
-        "pinned_t2",
-        "pinned_t3",
+        "pinned_cut_points_text",
         "current_run",
     )
-    # Cut points are pinned through `pin_cut_points` (validated, with a reason), not here.
+    # Pinned cut points are written by `pin_cut_points` (the service: exact, validated,
+    # with a reason and an audit event), from the form's T1 T2 T3, by those who may pin.
     readonly_fields = (
         "current_run",
-        "pinned_t1",
-        "pinned_t2",
-        "pinned_t3",
         "pin_reason",
         "pinned_by",
         "pinned_by_label",
         "pinned_at",
     )
+
+    @admin.display(description="pinned cut points")
+    def pinned_cut_points_text(self, obj: ReportingPeriod) -> str:
+        return format_cut_points(obj.pinned_cut_points)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.may_change = has_permission(request.user, Permission.PIN_CUT_POINTS)
+        return form
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not form.cut_points_changed():
+            return
+        given = form.given()
+        reason = form.cleaned_data["cut_points_reason"]
+        if given is None:
+            clear_cut_points(period=obj, reason=reason, actor=request.user)
+        else:
+            pin_cut_points(period=obj, cut_points=given, reason=reason, actor=request.user)
+        obj.refresh_from_db()
 
 
 @admin.register(SegmentationRun)

@@ -8,6 +8,7 @@ from typing import IO
 from systems.models import PeerGroup
 
 from . import selectors
+from .cut_points import format_cut_point
 from .models import ReportingPeriod
 
 ASSESSMENT_COLUMNS = [
@@ -21,6 +22,11 @@ ASSESSMENT_COLUMNS = [
     "adjusted_segment",
     "final_segment",
 ]
+
+#: After the domain columns (appended, so earlier columns keep their places): the cut
+#: points applied to the organisation's peer group, to their exact precision, and where
+#: they came from (pinned, fixed or computed).
+CUT_POINT_COLUMNS = ["cut_point_1", "cut_point_2", "cut_point_3", "cut_points_source"]
 
 NHSE_LEAGUE_COLUMNS = [
     "Quarter",
@@ -66,10 +72,15 @@ def write_assessments(period: ReportingPeriod, out: IO[str]) -> int:
     partial = selectors.partial_pool_scores(run)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ASSESSMENT_COLUMNS + [selectors.domain_column(d) for d in domains] + [PARTIAL_POOL_COLUMN]
+        ASSESSMENT_COLUMNS
+        + [selectors.domain_column(d) for d in domains]
+        + CUT_POINT_COLUMNS
+        + [PARTIAL_POOL_COLUMN]
     )
     count = 0
     for a in selectors.assessments(run).order_by("organisation__code"):
+        applied = selectors.cut_points_for(run, a.peer_group)
+        cut_points = [format_cut_point(t) for t in applied[0]] if applied else ["", "", ""]
         writer.writerow(
             [
                 a.organisation.code,
@@ -83,6 +94,8 @@ def write_assessments(period: ReportingPeriod, out: IO[str]) -> int:
                 _opt(a.final_segment),
             ]
             + [_fmt(a.domain_scores.get(d)) for d in domains]
+            + cut_points
+            + [applied[1] if applied else ""]
             + [";".join(partial.get(a.organisation_id, []))]
         )
         count += 1

@@ -18,8 +18,9 @@ PUBLISHED_IDS = {
     "OF5005": ("final segment", 1, 5),
 }
 PUBLISHED_DOMAIN_RE = r"^OF4[01]\d\d$"
-# The league-table rank NHS England publishes in the Rank column of the OF5002 (average
-# score) row, kept as a published result under this id (inferred from the published files).
+# The league-table rank NHS England publishes in the Rank column of the OF5000 (adjusted
+# segment) row, kept as a published result under this id (checked against NHS England's
+# published mental health and community file: segment first, then average, like ours).
 PUBLISHED_RANK_ID = "NHSE_RANK"
 # Stored inputs that are not metrics of a methodology (read by earned autonomy instead).
 NOT_ENGINE_INPUTS = frozenset({CQC_OVERALL_ID})

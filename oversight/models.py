@@ -48,9 +48,9 @@ class Methodology(models.Model):
     quartile_pool = models.CharField(
         max_length=12, choices=QuartilePool.choices, default=QuartilePool.NATIONAL
     )
-    threshold_1 = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
-    threshold_2 = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
-    threshold_3 = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    threshold_1 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    threshold_2 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    threshold_3 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     min_metric_count = models.PositiveIntegerField(default=1)
     segmented_peer_groups = models.JSONField(default=list)
     peer_groups = models.JSONField(default=list)
@@ -253,9 +253,9 @@ class ReportingPeriod(models.Model):
     start_date = models.DateField()
     end_date = models.DateField()
     methodology = models.ForeignKey(Methodology, on_delete=models.PROTECT, related_name="periods")
-    pinned_t1 = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
-    pinned_t2 = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
-    pinned_t3 = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    pinned_t1 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    pinned_t2 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    pinned_t3 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     pinned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -426,9 +426,9 @@ class SegmentationRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
-    cut_point_1 = models.FloatField(null=True, blank=True)
-    cut_point_2 = models.FloatField(null=True, blank=True)
-    cut_point_3 = models.FloatField(null=True, blank=True)
+    cut_point_1 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    cut_point_2 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    cut_point_3 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     cut_points_source = models.CharField(max_length=10, blank=True)
     cut_points_by_peer_group = models.JSONField(default=dict, blank=True)
     organisation_count = models.PositiveIntegerField(default=0)
@@ -453,9 +453,10 @@ class SegmentationRun(models.Model):
 
     @property
     def cut_points(self) -> tuple[float, float, float] | None:
+        """The cut points applied (stored exactly, to 4 places; as numbers here)."""
         if self.cut_point_1 is None:
             return None
-        return (self.cut_point_1, self.cut_point_2, self.cut_point_3)
+        return (float(self.cut_point_1), float(self.cut_point_2), float(self.cut_point_3))
 
     def partial_pools(self) -> dict[str, dict[str, Any]]:
         """The metrics ranked on a partial pool in this run, by score id."""

@@ -30,6 +30,7 @@ from systems.models import Organisation, OrganisationKind, existed_on_q
 
 from .autonomy.response import respond_to_run
 from .bulk import insert_frame
+from .cut_points import PLACES, exact
 from .engine import EngineInputs, EngineResult, MethodologyNotReady, MethodologySpec, run_engine
 from .metric_ids import NOT_ENGINE_INPUTS
 from .models import (
@@ -67,8 +68,9 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
     ):
         raise MethodologyNotReady(
             f"{spec.slug} has no fixed thresholds set and {period.label} has no pinned cut "
-            f"points; set the methodology's thresholds or run "
-            f'`manage.py pin_cut_points --period "{period.label}" T1 T2 T3 --reason …` first.'
+            f"points; run `manage.py set_thresholds --methodology {spec.slug} T1 T2 T3 "
+            f'--reason …` or `manage.py pin_cut_points --period "{period.label}" T1 T2 T3 '
+            "--reason …` first."
         )
 
     rows = list(
@@ -157,7 +159,8 @@ def run_segmentation(
     """
     with period_lock(period.pk):
         _abandon_interrupted_runs(period)
-        period.refresh_from_db(fields=["current_run"])
+        # As stored now: the caller's copy may predate a pin (or its clearing).
+        period.refresh_from_db()
         return _run_segmentation(
             period=period,
             actor=actor,
@@ -370,12 +373,20 @@ def _complete(run: SegmentationRun, result: EngineResult, timings: dict[str, flo
     run.status = RunStatus.COMPLETED
     run.finished_at = timezone.now()
     run.timings = timings
+    # Stored exactly as applied: pinned and fixed ones as given, quartiles of 2-dp averages
+    # (multiples of 0.0025) without their binary noise.
     run.cut_point_1, run.cut_point_2, run.cut_point_3 = (
-        (cut.t1, cut.t2, cut.t3) if cut else (None, None, None)
+        (exact(cut.t1), exact(cut.t2), exact(cut.t3)) if cut else (None, None, None)
     )
     run.cut_points_source = cut.source if cut else ""
     run.cut_points_by_peer_group = {
-        group: {"t1": c.t1, "t2": c.t2, "t3": c.t3, "source": c.source, "pool": c.pool}
+        group: {
+            "t1": round(c.t1, PLACES),
+            "t2": round(c.t2, PLACES),
+            "t3": round(c.t3, PLACES),
+            "source": c.source,
+            "pool": c.pool,
+        }
         for group, c in result.cut_points_by_peer_group.items()
     }
     run.organisation_count = len(result.assessments)

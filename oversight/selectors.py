@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 from systems.models import Organisation, Trust
 
+from .cut_points import format_cut_points
 from .engine.explain import boundary_distances, leverage
 from .models import (
     MetricDefinition,
@@ -103,6 +104,11 @@ class Explanation:
     boundaries: dict[str, Any] = field(default_factory=dict)
     leverage: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def cut_points_text(self) -> str:
+        """The cut points as applied, to their exact precision ("2.05, 2.325, 2.62")."""
+        return format_cut_points(self.cut_points)
+
 
 def explain(organisation: Organisation, period: ReportingPeriod, *, top: int = 5) -> Explanation:
     """Why ``organisation`` is where it is in ``period``: every metric's value, rank/N and
@@ -138,7 +144,7 @@ def explain(organisation: Organisation, period: ReportingPeriod, *, top: int = 5
         )
         for r in rows
     ]
-    cut_points = _cut_points_for(run, assessment.peer_group)
+    cut_points = cut_points_for(run, assessment.peer_group)
     explanation = Explanation(
         organisation=organisation,
         period=period,
@@ -221,13 +227,15 @@ def pool_note(
     return "; ".join(notes)
 
 
-def _cut_points_for(
+def cut_points_for(
     run: SegmentationRun, peer_group: str
 ) -> tuple[tuple[float, float, float], str] | None:
+    """The cut points ``run`` applied to ``peer_group`` and their source; None when the
+    run segmented no organisation of that peer group."""
     by_group = run.cut_points_by_peer_group.get(peer_group)
     if by_group:
         return (by_group["t1"], by_group["t2"], by_group["t3"]), by_group["source"]
-    if run.cut_points:
+    if run.cut_points and not run.cut_points_by_peer_group:
         return run.cut_points, run.cut_points_source
     return None
 

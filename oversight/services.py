@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -14,10 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.dates import quarter_dates
-from core.errors import ApplicationError, require_reason
+from core.errors import require_reason
 from systems import audit
 from systems.actors import Actor, SystemActor, person_of
 
+from .cut_points import CutPointError, exact, format_cut_point, parse_cut_points
 from .engine import (
     MethodologyError,
     MethodologySpec,
@@ -28,6 +30,7 @@ from .models import (
     Methodology,
     MetricDefinition,
     ReportingPeriod,
+    SegmentationMethod,
     period_slug,
 )
 
@@ -58,9 +61,9 @@ def _methodology_fields(spec: MethodologySpec) -> dict[str, Any]:
         "effective_to": spec.effective_to,
         "segmentation_method": spec.segmentation_method,
         "quartile_pool": spec.quartile_pool,
-        "threshold_1": None if thresholds[0] is None else Decimal(str(thresholds[0])),
-        "threshold_2": None if thresholds[1] is None else Decimal(str(thresholds[1])),
-        "threshold_3": None if thresholds[2] is None else Decimal(str(thresholds[2])),
+        "threshold_1": exact(thresholds[0]),
+        "threshold_2": exact(thresholds[1]),
+        "threshold_3": exact(thresholds[2]),
         "min_metric_count": spec.min_metric_count,
         "segmented_peer_groups": list(spec.segmented_peer_groups),
         "peer_groups": list(spec.peer_groups),
@@ -191,35 +194,34 @@ def ensure_periods(*, actor: Actor, path: Path = PERIODS_FILE) -> list[str]:
     return created
 
 
-# --- Cut points --------------------------------------------------------------------------
-
-
-class CutPointError(ApplicationError, ValueError):
-    pass
+# --- Cut points and thresholds ----------------------------------------------------------
+#
+# Both are read with ``parse_cut_points`` (exact decimals, at most four places, refused
+# with a message naming the value otherwise) and written with an audit event saying who,
+# when, what and why. A refusal changes nothing.
 
 
 @transaction.atomic
 def pin_cut_points(
     *,
     period: ReportingPeriod,
-    cut_points: tuple[float, float, float],
+    cut_points: Sequence[object],
     reason: str,
     actor: Actor,
 ) -> ReportingPeriod:
-    """Pin explicit cut points for a period; they win over computed or fixed ones."""
-    t1, t2, t3 = (Decimal(str(round(float(t), 2))) for t in cut_points)
-    require_reason(reason, "A reason is required to pin cut points.", CutPointError)
-    if not (Decimal(1) <= t1 < t2 < t3 <= Decimal(4)):
-        raise CutPointError(
-            f"Cut points must rise strictly within 1.00 to 4.00; got {t1}, {t2}, {t3}."
-        )
+    """Pin explicit cut points for a period; they win over computed or fixed ones.
+
+    ``cut_points``: three numbers as text ("2.325"), decimals or numbers, kept exactly.
+    """
+    t1, t2, t3 = parse_cut_points(cut_points, "Cut points")
+    reason = require_reason(reason, "A reason is required to pin cut points.", CutPointError)
     period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
     before = _pin_state(period)
     period.pinned_t1, period.pinned_t2, period.pinned_t3 = t1, t2, t3
     period.pinned_by = person_of(actor)
     period.pinned_by_label = audit.actor_label(actor)
     period.pinned_at = timezone.now()
-    period.pin_reason = reason.strip()
+    period.pin_reason = reason
     period.save()
     audit.record(
         actor=actor,
@@ -256,7 +258,73 @@ def clear_cut_points(*, period: ReportingPeriod, reason: str, actor: Actor) -> R
 
 def _pin_state(period: ReportingPeriod) -> dict[str, Any]:
     return {
-        "cut_points": list(period.pinned_cut_points) if period.pinned_cut_points else None,
+        "cut_points": _exact_texts(period.pinned_t1, period.pinned_t2, period.pinned_t3),
         "by": period.pinned_by_label,
         "reason": period.pin_reason,
+    }
+
+
+def _exact_texts(*values: Decimal | None) -> list[str] | None:
+    """Cut points for the audit log, as text so they read back exactly (["2.325", ...])."""
+    if values[0] is None:
+        return None
+    return [format_cut_point(v) for v in values]
+
+
+def check_thresholds(
+    methodology: Methodology, thresholds: Sequence[object] | None, *, method: str | None = None
+) -> tuple[Decimal, ...] | None:
+    """The thresholds ``set_thresholds`` would store (None to unset), else CutPointError.
+
+    ``method``: the segmentation method they will serve (default: the methodology's own),
+    for a form that changes both at once.
+    """
+    if (method or methodology.segmentation_method) != SegmentationMethod.FIXED:
+        raise CutPointError(
+            f"{methodology.slug} segments by quartiles; fixed thresholds apply only to a "
+            "methodology that segments by fixed thresholds. Pin cut points for a period "
+            "instead.",
+            field="thresholds",
+        )
+    if thresholds is None:
+        return None
+    try:
+        return parse_cut_points(thresholds, "Thresholds")
+    except CutPointError as exc:
+        raise CutPointError(str(exc), field="thresholds") from None
+
+
+@transaction.atomic
+def set_thresholds(
+    *,
+    methodology: Methodology,
+    thresholds: Sequence[object] | None,
+    reason: str,
+    actor: Actor,
+) -> Methodology:
+    """Set (or, with None, unset) a fixed-threshold methodology's thresholds T1 T2 T3,
+    kept exactly as given; they apply from the next segmentation run of its periods."""
+    values = check_thresholds(methodology, thresholds)
+    reason = require_reason(reason, "A reason is required to set thresholds.", CutPointError)
+    methodology = Methodology.objects.select_for_update().get(pk=methodology.pk)
+    before = _threshold_state(methodology)
+    t1, t2, t3 = values if values is not None else (None, None, None)
+    methodology.threshold_1, methodology.threshold_2, methodology.threshold_3 = t1, t2, t3
+    methodology.save(update_fields=["threshold_1", "threshold_2", "threshold_3", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="methodology.thresholds_set" if values else "methodology.thresholds_unset",
+        obj=methodology,
+        before=before,
+        after=_threshold_state(methodology),
+        reason=reason,
+    )
+    return methodology
+
+
+def _threshold_state(methodology: Methodology) -> dict[str, Any]:
+    return {
+        "thresholds": _exact_texts(
+            methodology.threshold_1, methodology.threshold_2, methodology.threshold_3
+        )
     }

@@ -43,17 +43,23 @@ class AuditedAdmin(NationalViewAdmin):
         return _staff_with(request, self.permission)
 
     def save_model(self, request, obj, form, change):
+        # Only the model's own fields: a form field that is not one (e.g. values a service
+        # writes, with its own audit event) is the subclass's to record.
+        own = {f.name for f in obj._meta.get_fields()}
+        changed = [f for f in form.changed_data if f in own]
         before = None
         if change:
             original = type(obj).objects.get(pk=obj.pk)
-            before = {f: _plain(getattr(original, f)) for f in form.changed_data}
+            before = {f: _plain(getattr(original, f)) for f in changed}
         super().save_model(request, obj, form, change)
+        if change and not changed:
+            return
         audit.record(
             actor=request.user,
             action=f"{obj._meta.model_name}.{'changed' if change else 'created'}",
             obj=obj,
             before=before,
-            after={f: _plain(getattr(obj, f)) for f in form.changed_data},
+            after={f: _plain(getattr(obj, f)) for f in changed},
             reason="Edited in the admin; applies from the next segmentation run",
         )
 

@@ -16,6 +16,7 @@ from systems.authorization import Permission, grants, is_national, visible_organ
 from systems.models import Organisation, Region, Trust, host_icb_field
 
 from .. import selectors as oversight_selectors
+from ..cut_points import format_cut_points
 from ..demo import DEMO_SOURCE
 from ..models import (
     ActionStatus,
@@ -288,6 +289,17 @@ def league_entries(
         return [], {}
     entries = list(oversight_selectors.league_table(period.current_run, peer_group))
     return entries, oversight_selectors.trust_details([a.organisation_id for a in entries])
+
+
+def league_cut_points(period: ReportingPeriod | None, peer_group: str) -> str:
+    """The cut points the period's current run applied to ``peer_group``, to their exact
+    precision, with their source ("2.05, 2.325, 2.62 (pinned)"); "" when none."""
+    if period is None or period.current_run is None:
+        return ""
+    applied = oversight_selectors.cut_points_for(period.current_run, peer_group)
+    if applied is None:
+        return ""
+    return f"{format_cut_points(applied[0])} ({applied[1]})"
 
 
 def published_for(period: ReportingPeriod, organisation: Organisation) -> dict[str, Any]:

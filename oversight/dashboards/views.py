@@ -95,6 +95,7 @@ def league(request: HttpRequest) -> HttpResponse:
         "group": group,
         "group_choices": [(k, v) for k, v in PeerGroup.choices if k != PeerGroup.ICB],
         "partial_note": pages.partial_pool_text(pair.current.current_run if pair.current else None),
+        "cut_points": selectors.league_cut_points(pair.current, group),
     }
     table = pages.league(pair, group, entries, trusts)
     return render_tables(request, "dashboards/league.html", context, [table], f"league-{group}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
@@ -44,6 +45,16 @@ __all__ = [
 ]
 
 SEGMENTATION_METHODS = ("quartiles", "fixed")
+#: Decimal places a fixed threshold may carry (what the database keeps exactly).
+THRESHOLD_PLACES = 4
+
+
+def _places(number: float) -> int:
+    """Decimal places of ``number`` as written (its shortest text): 2.325 -> 3."""
+    exponent = Decimal(repr(float(number))).as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
 QUARTILE_POOLS = ("national", "peer_group")
 
 #: Where the methodology files shipped with the product live.
@@ -369,6 +380,12 @@ class _Parser:
         elif not (1 <= nums[0] <= nums[1] <= nums[2] <= 4):
             self.error(
                 "segmentation.thresholds: must satisfy 1 <= t1 <= t2 <= t3 <= 4, "
+                f"got {thresholds!r}"
+            )
+        elif any(_places(n) > THRESHOLD_PLACES for n in nums):
+            # Kept exactly as given: what cannot be stored exactly is refused, not rounded.
+            self.error(
+                f"segmentation.thresholds: at most {THRESHOLD_PLACES} decimal places, "
                 f"got {thresholds!r}"
             )
         else:

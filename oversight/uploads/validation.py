@@ -337,8 +337,9 @@ def stored_rows(rows: Rows) -> pd.DataFrame:
 
 def with_published_ranks(stored: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     """``stored`` plus NHS England's league-table rank: the ``Rank`` of each published
-    average score (``OF5002``) row, as its own row."""
-    averages = stored[stored["metric_id"].eq("OF5002") & stored["kind"].eq(KIND_PUBLISHED)]
+    adjusted segment (``OF5000``) row, as its own row. (The ``Rank`` of the average score
+    row, ``OF5002``, ranks the averages alone, ignoring the segments and the override.)"""
+    averages = stored[stored["metric_id"].eq("OF5000") & stored["kind"].eq(KIND_PUBLISHED)]
     rank = pd.to_numeric(raw.loc[averages.index, "Rank"].astype(str).str.strip(), errors="coerce")
     ranked = averages[rank.notna() & (rank >= 1)].copy()
     if ranked.empty:

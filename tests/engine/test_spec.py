@@ -219,6 +219,14 @@ def test_rejects_bad_segmentation_settings():
     )
 
 
+def test_thresholds_kept_exactly_or_refused():
+    doc = base_doc()
+    doc["segmentation"].update(method="fixed", thresholds=[2.05, 2.325, 2.6125])
+    assert MethodologySpec.from_dict(doc).thresholds == (2.05, 2.325, 2.6125)
+    doc["segmentation"]["thresholds"] = [2.05, 2.32501, 2.62]
+    rejects(doc, "segmentation.thresholds: at most 4 decimal places")
+
+
 def test_rejects_standard_and_floor_together_and_bad_rating_scale():
     doc = base_doc()
     doc["metrics"][0]["params"] = {"standard": 1, "floor": 2}

@@ -92,6 +92,10 @@ def test_export_assessments_columns(q2):
         "domain_patient_safety",
         "domain_people_and_workforce",
         "domain_finance_and_productivity",
+        "cut_point_1",
+        "cut_point_2",
+        "cut_point_3",
+        "cut_points_source",
         "partial_pool_scores",
     ]
 
@@ -274,7 +278,7 @@ def test_pinned_cut_points_allow_a_2026_27_run(methodologies):
     run = run_segmentation(period=period, actor="test", replicates=0)
     assert run.cut_points_source == "pinned"
     event = AuditEvent.objects.get(action="cut_points.pinned")
-    assert event.after["cut_points"] == [1.9, 2.4, 2.9]
+    assert event.after["cut_points"] == ["1.90", "2.40", "2.90"]
     assert event.reason == "Published boundaries"
 
 
@@ -283,9 +287,9 @@ def test_pin_cut_points_validation(methodologies):
         call_command(
             "pin_cut_points", "--period", "Q4 2025/26", "2.5", "2.4", "2.9", "--reason", "x"
         )
-    with pytest.raises(CommandError, match="Expected three cut points"):
+    with pytest.raises(CommandError, match="expected three numbers T1 T2 T3; got 1"):
         call_command("pin_cut_points", "--period", "Q4 2025/26", "2.5", "--reason", "x")
-    with pytest.raises(CommandError, match="must be numbers"):
+    with pytest.raises(CommandError, match="a is not a number"):
         call_command("pin_cut_points", "--period", "Q4 2025/26", "a", "b", "c", "--reason", "x")
     with pytest.raises(CommandError, match="A reason is required"):
         call_command("pin_cut_points", "--period", "Q4 2025/26", "2", "2.5", "3", "--reason", " ")

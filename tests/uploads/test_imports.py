@@ -193,8 +193,8 @@ def test_blank_values_are_not_stored_and_said(q2):
 
 
 def _example_with_published() -> bytes:
-    """The worked example plus NHS England's published results for it (OF5002 average with
-    its league rank, OF5003 unadjusted and OF5000 adjusted segment)."""
+    """The worked example plus NHS England's published results for it (OF5002 average,
+    OF5003 unadjusted and OF5000 adjusted segment with its league rank)."""
     text = EXAMPLE.read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     header, lines = rows[0], rows[1:]
@@ -202,13 +202,13 @@ def _example_with_published() -> bytes:
     with EXPECTED.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             org = orgs[row["org_code"]]
+            lines.append(nhse_line("Q2 2025/26", org, "OF5002", row["average_score"], rank="7"))
+            lines.append(nhse_line("Q2 2025/26", org, "OF5003", row["unadjusted_segment"]))
             lines.append(
                 nhse_line(
-                    "Q2 2025/26", org, "OF5002", row["average_score"], rank=row["league_rank"]
+                    "Q2 2025/26", org, "OF5000", row["adjusted_segment"], rank=row["league_rank"]
                 )
             )
-            lines.append(nhse_line("Q2 2025/26", org, "OF5003", row["unadjusted_segment"]))
-            lines.append(nhse_line("Q2 2025/26", org, "OF5000", row["adjusted_segment"]))
     return csv_bytes(header, lines)
 
 

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from oversight.cut_points import format_cut_points
 from oversight.engine import MethodologyNotReady
 from oversight.runs import run_segmentation
 from systems.actors import SystemActor
@@ -54,8 +55,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Segment counts: {segments or 'none'}")
         if run.cut_points:
-            t1, t2, t3 = run.cut_points
-            self.stdout.write(f"Cut points ({run.cut_points_source}): {t1:.2f}, {t2:.2f}, {t3:.2f}")
+            shown = format_cut_points((run.cut_point_1, run.cut_point_2, run.cut_point_3))
+            self.stdout.write(f"Cut points ({run.cut_points_source}): {shown}")
         self.stdout.write(f"Time: {run.timings.get('total_ms', 0):.0f} ms")
         for warning in run.warnings:
             self.stderr.write(f"warning: {warning}")

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oversight", "0005_metric_value_recorded_at_set_by_the_store"),
+        ("oversight", "0006_exact_cut_points"),
     ]
 
     operations = [

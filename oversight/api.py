@@ -9,6 +9,7 @@ from django.db.models import Max, Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +31,8 @@ from .models import (
     SegmentationRun,
     period_slug,
 )
+from .preview import preview_of
+from .runs import PublicationRefused, publish_run
 
 # --- Methodologies, catalogue, periods ----------------------------------------------------
 
@@ -224,6 +227,11 @@ class RunSerializer(serializers.ModelSerializer):
     methodology = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     cut_points = serializers.SerializerMethodField()
     is_current = serializers.SerializerMethodField()
+    state = serializers.ChoiceField(
+        choices=["published", "provisional", "superseded", "running", "failed"],
+        read_only=True,
+        help_text="published: the period's official results; provisional: not published.",
+    )
 
     class Meta:
         model = SegmentationRun
@@ -234,7 +242,12 @@ class RunSerializer(serializers.ModelSerializer):
             "methodology_fingerprint",
             "inputs_fingerprint",
             "status",
+            "state",
             "is_current",
+            "published_at",
+            "published_by_label",
+            "publication_reason",
+            "inputs_as_at",
             "seed",
             "replicates",
             "trigger",
@@ -245,6 +258,7 @@ class RunSerializer(serializers.ModelSerializer):
             "cut_points",
             "cut_points_source",
             "cut_points_by_peer_group",
+            "recomputed_cut_points",
             "organisation_count",
             "segment_counts",
             "pools",
@@ -256,7 +270,39 @@ class RunSerializer(serializers.ModelSerializer):
         return list(obj.cut_points) if obj.cut_points else None
 
     def get_is_current(self, obj) -> bool:
+        """The period's published run."""
         return obj.period.current_run_id == obj.pk
+
+
+class MoveSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    peer_group = serializers.CharField()
+    published = serializers.IntegerField(allow_null=True, help_text="Final segment published")
+    provisional = serializers.IntegerField(allow_null=True, help_text="Final segment here")
+
+
+class PreviewSerializer(serializers.Serializer):
+    run = serializers.IntegerField(source="run.pk")
+    published_run = serializers.IntegerField(source="published.pk", allow_null=True)
+    changes_anything = serializers.BooleanField()
+    moves = MoveSerializer(many=True)
+    moves_elsewhere = serializers.IntegerField(
+        help_text="Moves among organisations the caller may not see (counted only)."
+    )
+    freedoms_at_risk = serializers.ListField(child=serializers.DictField())
+    freedoms_eligible = serializers.ListField(child=serializers.DictField())
+    conditions = serializers.ListField(child=serializers.DictField())
+    cut_points = serializers.CharField(allow_blank=True)
+
+
+class PublishSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Why; required when the period already has published results.",
+    )
 
 
 class RunFilter(django_filters.FilterSet):
@@ -271,13 +317,39 @@ class RunFilter(django_filters.FilterSet):
 
 
 class RunViewSet(ReadOnlyApiViewSet):
-    """Segmentation runs (national aggregates: cut points and counts per segment)."""
+    """Segmentation runs (national aggregates: cut points and counts per segment), whether
+    each is its period's published results, and for a run not published, a preview of what
+    publishing it would change. National users publish a run (``POST …/publish/``)."""
 
     serializer_class = RunSerializer
+    write_permission = Permission.PUBLISH_RESULTS
     queryset = SegmentationRun.objects.select_related("period", "methodology")
     filterset_class = RunFilter
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at", "-id"]
+
+    @extend_schema(request=PublishSerializer, responses=RunSerializer)
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        """Make this run its period's official results; its consequences follow."""
+        body = PublishSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            run = publish_run(
+                run=self.get_object(),
+                actor=request.user,
+                reason=body.validated_data.get("reason", ""),
+            )
+        except PublicationRefused as exc:
+            raise exceptions.ValidationError({"reason": [str(exc)]}) from exc
+        return Response(RunSerializer(run).data)
+
+    @extend_schema(responses=PreviewSerializer)
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        """What publishing this run would change, against the period's published results,
+        for the organisations the caller may see (counts only beyond them)."""
+        return Response(PreviewSerializer(preview_of(self.get_object(), request.user)).data)
 
     def last_modified(self, request):
         row = SegmentationRun.objects.aggregate(c=Max("created_at"), f=Max("finished_at"))
@@ -297,6 +369,9 @@ class OrganisationBriefSerializer(serializers.Serializer):
 
 class AssessmentSerializer(serializers.ModelSerializer):
     run = serializers.IntegerField(source="run_id", read_only=True)
+    run_state = serializers.CharField(
+        source="run.state", read_only=True, help_text="published, provisional or superseded"
+    )
     period = serializers.CharField(source="run.period.slug", read_only=True)
     organisation = OrganisationBriefSerializer(read_only=True)
     domain_scores = serializers.DictField(child=serializers.FloatField(allow_null=True))
@@ -305,6 +380,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
         model = OrganisationAssessment
         fields = [
             "run",
+            "run_state",
             "period",
             "organisation",
             "peer_group",
@@ -330,7 +406,10 @@ class AssessmentSerializer(serializers.ModelSerializer):
 
 class AssessmentFilter(django_filters.FilterSet):
     period = django_filters.CharFilter(field_name="run__period__slug", label="Period slug")
-    run = django_filters.NumberFilter(field_name="run_id", label="Run id (default: current)")
+    run = django_filters.CharFilter(
+        method="filter_run",
+        label="'published' (default), 'provisional' (each period's newest run) or a run id",
+    )
     peer_group = django_filters.ChoiceFilter(choices=PeerGroup.choices)
     region = django_filters.CharFilter(
         field_name="organisation__region__ods_code", label="Region ODS code"
@@ -347,6 +426,18 @@ class AssessmentFilter(django_filters.FilterSet):
         model = OrganisationAssessment
         fields = ["financial_override", "in_programme", "segmented"]
 
+    def filter_run(self, queryset, name, value):
+        value = (value or "").strip().lower()
+        if value in ("", "published"):
+            return queryset.filter(run__current_for__isnull=False)
+        if value in ("provisional", "latest"):
+            return queryset.filter(run__latest_for__isnull=False)
+        if value.isdigit():
+            return queryset.filter(run_id=int(value))
+        raise exceptions.ValidationError(
+            {"run": [f"Expected 'published', 'provisional' or a run id; got '{value}'."]}
+        )
+
     def filter_icb(self, queryset, name, value):
         return queryset.filter(
             Q(organisation__code=value)
@@ -358,7 +449,8 @@ class AssessmentFilter(django_filters.FilterSet):
 class AssessmentViewSet(
     ResultCacheMixin, mixins.ListModelMixin, ConditionalListMixin, viewsets.GenericViewSet
 ):
-    """Results per organisation. Current runs only, unless ``run`` names one."""
+    """Results per organisation: each period's published results, unless ``run`` asks for
+    the provisional ones or names a run."""
 
     permission_classes = [HasPermission]
     permission = Permission.VIEW_ORGANISATION
@@ -409,11 +501,37 @@ def _period_or_400(raw: str | None, field: str = "period") -> ReportingPeriod:
         ) from exc
 
 
-def _current_run_or_404(period: ReportingPeriod) -> SegmentationRun:
+RUN_PARAMETER = OpenApiParameter(
+    "run",
+    OpenApiTypes.STR,
+    required=False,
+    description=(
+        "Which results: 'published' (default: the period's official results), "
+        "'provisional' (the newest run, not yet published) or a run id of the period. "
+        "The answer's X-Results-Run header says which run it is and whether it is published."
+    ),
+)
+
+
+def _run_or_404(period: ReportingPeriod, request) -> SegmentationRun:
+    """The run the request's ``run`` parameter names (400 when it names none; 404 when the
+    period has no such results yet)."""
     try:
-        return selectors.current_run(period)
+        return selectors.run_for(period, request.query_params.get("run", ""))
+    except selectors.UnknownRun as exc:
+        raise exceptions.ValidationError({"run": [str(exc)]}) from exc
     except selectors.NoResults as exc:
         raise exceptions.NotFound(str(exc)) from exc
+
+
+def results_run_header(run: SegmentationRun) -> str:
+    """``X-Results-Run``: the run an answer was built from, and what it is."""
+    parts = [f"id={run.pk}", f"state={run.state}"]
+    if run.published_at:
+        parts.append(f"published_at={run.published_at.isoformat()}")
+    if run.inputs_as_at:
+        parts.append(f"as_at={run.inputs_as_at.isoformat()}")
+    return "; ".join(parts)
 
 
 class LeagueTableViewSet(
@@ -432,10 +550,14 @@ class LeagueTableViewSet(
         parameters=[
             OpenApiParameter("period", OpenApiTypes.STR, required=True, description="2025-26-q2"),
             OpenApiParameter("peer_group", OpenApiTypes.STR, required=True, enum=PeerGroup.values),
+            RUN_PARAMETER,
         ]
     )
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        response = super().list(request, *args, **kwargs)
+        if getattr(self, "run", None) is not None:
+            response["X-Results-Run"] = results_run_header(self.run)
+        return response
 
     def get_queryset(self):
         period = _period_or_400(self.request.query_params.get("period"))
@@ -444,7 +566,7 @@ class LeagueTableViewSet(
             raise exceptions.ValidationError(
                 {"peer_group": [f"Expected one of: {', '.join(PeerGroup.values)}."]}
             )
-        self.run = _current_run_or_404(period)
+        self.run = _run_or_404(period, self.request)
         return selectors.league_table(self.run, peer_group)
 
     def last_modified(self, request):
@@ -478,6 +600,14 @@ class ExplanationSerializer(serializers.Serializer):
     organisation = OrganisationBriefSerializer()
     period = serializers.CharField(source="period.slug")
     run = serializers.IntegerField(source="run.pk")
+    run_state = serializers.ChoiceField(
+        source="run.state",
+        choices=["published", "provisional", "superseded"],
+        help_text="published: the period's official results; provisional: not yet published.",
+    )
+    results_as_at = serializers.DateTimeField(
+        source="run.inputs_as_at", allow_null=True, help_text="When the newest input was stored."
+    )
     assessment = AssessmentSerializer()
     metrics = MetricLineSerializer(many=True)
     cut_points = serializers.ListField(child=serializers.FloatField(), allow_null=True)
@@ -494,7 +624,7 @@ class ExplanationView(APIView):
     permission_classes = [HasPermission]
     permission = Permission.VIEW_ORGANISATION
 
-    @extend_schema(responses=ExplanationSerializer)
+    @extend_schema(parameters=[RUN_PARAMETER], responses=ExplanationSerializer)
     def get(self, request, period: str, code: str):
         organisation = visible_organisations(request.user).filter(code=code).first()
         if organisation is None:
@@ -503,11 +633,13 @@ class ExplanationView(APIView):
             found = ReportingPeriod.objects.get(slug=period_slug(period))
         except (ValueError, ReportingPeriod.DoesNotExist) as exc:
             raise exceptions.NotFound(f"'{period}' is not a known period.") from exc
-        run = _current_run_or_404(found)
+        run = _run_or_404(found, request)
         if not run.assessments.filter(organisation=organisation).exists():
             raise exceptions.NotFound(f"{organisation.code} was not assessed in {found.label}.")
-        explanation = selectors.explain(organisation, found)
-        return Response(ExplanationSerializer(explanation).data)
+        explanation = selectors.explain(organisation, found, run=run)
+        response = Response(ExplanationSerializer(explanation).data)
+        response["X-Results-Run"] = results_run_header(run)
+        return response
 
 
 # --- The caller's notifications --------------------------------------------------------

@@ -262,12 +262,30 @@ class ReportingPeriod(models.Model):
     pinned_by_label = models.CharField(max_length=150, blank=True)
     pinned_at = models.DateTimeField(null=True, blank=True)
     pin_reason = models.TextField(blank=True)
+    # The period's official results: its *published* run. Pages, exports, the API and the
+    # consequences (freedoms, support, conditions, notices) follow it.
     current_run = models.OneToOneField(
         "SegmentationRun",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="current_for",
+    )
+    # The newest completed run, published or provisional: what new data would give.
+    latest_run = models.OneToOneField(
+        "SegmentationRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="latest_for",
+    )
+    # The cut points of the published run, kept for the period (unless pinned) so that one
+    # organisation's new data cannot move another across a boundary.
+    frozen_t1 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    frozen_t2 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    frozen_t3 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    frozen_from_run = models.ForeignKey(
+        "SegmentationRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
     objects = ReportingPeriodQuerySet.as_manager()
@@ -292,6 +310,17 @@ class ReportingPeriod(models.Model):
         if self.pinned_t1 is None:
             return None
         return (float(self.pinned_t1), float(self.pinned_t2), float(self.pinned_t3))
+
+    @property
+    def frozen_cut_points(self) -> tuple[float, float, float] | None:
+        if self.frozen_t1 is None:
+            return None
+        return (float(self.frozen_t1), float(self.frozen_t2), float(self.frozen_t3))
+
+    @property
+    def published_run(self) -> SegmentationRun | None:
+        """The run whose results are the period's official ones (``current_run``)."""
+        return self.current_run
 
 
 class InputKind(models.TextChoices):
@@ -426,6 +455,17 @@ class SegmentationRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
+    # When the newest input the run read was recorded: the results' "as at" time.
+    inputs_as_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_by_label = models.CharField(max_length=150, blank=True)
+    publication_reason = models.TextField(blank=True)
+    # With cut points frozen from a published run: the quartiles this run's averages would
+    # give, per peer group ({"acute": {"t1": …}}), for the preview.
+    recomputed_cut_points = models.JSONField(default=dict, blank=True)
     cut_point_1 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     cut_point_2 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     cut_point_3 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
@@ -464,7 +504,18 @@ class SegmentationRun(models.Model):
 
     @property
     def is_current(self) -> bool:
+        """This run is its period's published run (the official results)."""
         return self.period.current_run_id == self.pk
+
+    @property
+    def state(self) -> str:
+        """``published`` (the period's official results), ``superseded`` (published once,
+        since replaced), ``provisional`` (completed, never published), or the status."""
+        if self.status != RunStatus.COMPLETED:
+            return str(self.status)
+        if self.is_current:
+            return "published"
+        return "superseded" if self.published_at else "provisional"
 
 
 class MetricScore(models.Model):

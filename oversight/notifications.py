@@ -29,16 +29,29 @@ def people_in_scope(organisation: Organisation) -> list[Any]:
 
 
 def notify(notices: Iterable[Notice]) -> int:
-    """Tell everyone in scope of each notice's organisation; returns the notices written."""
+    """Tell everyone in scope of each notice's organisation; returns the notices written.
+
+    A notice a person already has (same organisation, subject and text) is not sent again:
+    re-publishing an unchanged position tells nobody anything twice.
+    """
+    notices = list(notices)
     audience: dict[int, list[Any]] = {}
     rows = []
     mail = []
+    already = set(
+        Notification.objects.filter(
+            organisation__in=[o for o, _, _ in notices],
+            subject__in=[f"{o.code}: {subject}" for o, subject, _ in notices],
+        ).values_list("user_id", "organisation_id", "subject", "body")
+    )
     for organisation, subject, body in notices:
         people = audience.get(organisation.pk)
         if people is None:
             people = audience[organisation.pk] = people_in_scope(organisation)
         heading = f"{organisation.code}: {subject}"
         for person in people:
+            if (person.pk, organisation.pk, heading, body) in already:
+                continue
             rows.append(
                 Notification(user=person, organisation=organisation, subject=heading, body=body)
             )

@@ -1,9 +1,14 @@
-"""Segmentation runs: read a period's inputs, run the pure engine, store the results and
-make the run current in one transaction, then apply what follows from it.
+"""Segmentation runs and their publication.
+
+:func:`run_segmentation` reads a period's inputs, runs the pure engine and stores the
+results as a *provisional* run (the period's newest, ``latest_run``): it changes nobody's
+official position. :func:`publish_run` makes a completed run the period's official results
+(``current_run``), keeps its cut points for the period, and only then applies what follows
+from it. Publication is the one thing that changes a period's official results.
 
 A run is a workflow above both consequences of a segmentation (earned autonomy in
 ``oversight.autonomy`` and delegated specialised services in ``delegation``):
-:func:`_apply_consequences` orders them. See ``docs/adr/0013``.
+:func:`_apply_consequences` orders them. See ``docs/adr/0013`` and ``0016``.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from delegation.selectors import current_icb_segments
 from delegation.services import apply_conditions, record_run_icb_segments
 from systems import audit
@@ -54,6 +60,7 @@ class PreparedRun:
     inputs: EngineInputs
     inputs_fingerprint: str
     organisation_ids: dict[str, int]
+    inputs_as_at: datetime.datetime | None = None
 
 
 def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> PreparedRun:
@@ -73,10 +80,11 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
             "--reason …` first."
         )
 
+    current = MetricValue.objects.current().filter(period=period)
     rows = list(
-        MetricValue.objects.current()
-        .filter(period=period)
-        .values_list("organisation_id", "metric_id", "kind", "value", "text", "reporting_date")
+        current.values_list(
+            "organisation_id", "metric_id", "kind", "value", "text", "reporting_date"
+        )
     )
     with_data = {r[0] for r in rows}
     # The trusts open at the end of the period, and any organisation with data for it
@@ -112,7 +120,8 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
         override_flags=flags,
         programme_members=programme,
         period_end=period.end_date,
-        pinned_cut_points=period.pinned_cut_points,
+        pinned_cut_points=period.pinned_cut_points or period.frozen_cut_points,
+        pinned_source="pinned" if period.pinned_cut_points else "frozen",
         replicates=replicates,
     )
     methodology_fp = methodology.fingerprint(metric_rows)
@@ -124,6 +133,7 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
         json.dumps(sorted(flags.items())),
         json.dumps(sorted(programme)),
         json.dumps(period.pinned_cut_points),
+        json.dumps(period.frozen_cut_points),
         json.dumps(orgs.values.tolist()),
         str(replicates if replicates is not None else spec.replicates),
     ):
@@ -133,7 +143,12 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
     # The seed follows from the inputs, so a re-run on unchanged inputs is identical.
     inputs.seed = int(inputs_fp[:8], 16)
     return PreparedRun(
-        spec, methodology_fp, inputs, inputs_fp, {c: pk for pk, c in code_of.items()}
+        spec,
+        methodology_fp,
+        inputs,
+        inputs_fp,
+        {c: pk for pk, c in code_of.items()},
+        current.aggregate(as_at=Max("recorded_at"))["as_at"],
     )
 
 
@@ -148,26 +163,122 @@ def run_segmentation(
     trigger: str = "command",
     replicates: int | None = None,
     only_if_changed: bool = False,
+    publish: bool = False,
+    reason: str = "",
 ) -> SegmentationRun:
-    """Segment ``period`` and make the new run current, atomically.
+    """Segment ``period`` into a new provisional run (the period's newest), atomically.
 
     The run row is committed first (status ``running``) so progress is visible; the results
-    and the switch of the period's current run happen in one transaction. A failure marks
-    the run ``failed`` with the reason and leaves the previous current run in place.
-    With ``only_if_changed``, an unchanged period (same inputs fingerprint as its current
-    run) returns the current run without segmenting again.
+    and the switch of the period's newest run happen in one transaction. A failure marks
+    the run ``failed`` with the reason and leaves the period as it was. The period's
+    official results change only when a run is published: with ``publish`` (the national
+    team's command and the demo), the new run is published at once (see :func:`publish_run`).
+    With ``only_if_changed``, an unchanged period (same inputs fingerprint as its newest
+    run) returns that run without segmenting again.
     """
     with period_lock(period.pk):
         _abandon_interrupted_runs(period)
-        # As stored now: the caller's copy may predate a pin (or its clearing).
         period.refresh_from_db()
-        return _run_segmentation(
+        run = _run_segmentation(
             period=period,
             actor=actor,
             trigger=trigger,
             replicates=replicates,
             only_if_changed=only_if_changed,
         )
+        if publish and run.state != "published":
+            run = _publish(run, actor, reason)
+            period.refresh_from_db()
+    return run
+
+
+class PublicationRefused(ApplicationError):
+    """A run that cannot be published as asked (the message says why)."""
+
+
+def publish_run(*, run: SegmentationRun, actor: Actor, reason: str = "") -> SegmentationRun:
+    """Make ``run`` its period's official results, then apply what follows from them.
+
+    Only a completed run can be published, only the newest published run stands, and
+    replacing a published run needs a reason. The run's cut points are kept for the period
+    (unless cut points are pinned), so later provisional runs use them. Audited.
+    """
+    with period_lock(run.period_id):
+        return _publish(run, actor, reason)
+
+
+def _publish(run: SegmentationRun, actor: Actor, reason: str) -> SegmentationRun:
+    with transaction.atomic():
+        period = ReportingPeriod.objects.select_for_update().get(pk=run.period_id)
+        run = SegmentationRun.objects.select_related("period").get(pk=run.pk)
+        previous = period.current_run
+        _check_publishable(run, previous, reason)
+        reason = reason.strip() or f"First publication of {period.label}"
+        run.published_at = timezone.now()
+        run.published_by = person_of(actor)
+        run.published_by_label = audit.actor_label(actor)
+        run.publication_reason = reason
+        run.save(
+            update_fields=[
+                "published_at",
+                "published_by",
+                "published_by_label",
+                "publication_reason",
+            ]
+        )
+        period.current_run = run
+        frozen = _freeze_cut_points(period, run)
+        period.save()
+        audit.record(
+            actor=actor,
+            action="run.published",
+            obj=run,
+            before={"published_run": previous.pk if previous else None},
+            after={
+                "published_run": run.pk,
+                "segment_counts": run.segment_counts,
+                "cut_points": [str(t) for t in run.cut_points] if run.cut_points else None,
+                "cut_points_frozen": frozen,
+            },
+            reason=reason,
+        )
+        run.period = period
+        _apply_consequences(run, actor, replaced=previous)
+    return run
+
+
+def _check_publishable(run: SegmentationRun, previous: SegmentationRun | None, reason: str) -> None:
+    label = run.period.label
+    if run.status != RunStatus.COMPLETED:
+        raise PublicationRefused(
+            f"Run {run.pk} is {run.status}, not completed: only a completed run can be published."
+        )
+    if previous is not None and previous.pk == run.pk:
+        raise PublicationRefused(f"Run {run.pk} is already the published run of {label}.")
+    if previous is not None and run.created_at < previous.created_at:
+        raise PublicationRefused(
+            f"Run {run.pk} is older than run {previous.pk}, published for {label}: publish a "
+            "newer run instead."
+        )
+    if previous is not None and not reason.strip():
+        when = timezone.localtime(previous.published_at).strftime("%d %b %Y %H:%M")
+        raise PublicationRefused(
+            f"{label} already has published results (run {previous.pk}, published {when} by "
+            f"{previous.published_by_label}); give a reason to publish run {run.pk} instead."
+        )
+
+
+def _freeze_cut_points(period: ReportingPeriod, run: SegmentationRun) -> bool:
+    """Keep a published run's computed cut points for its period (pinned ones win)."""
+    if period.pinned_cut_points or run.cut_points_source != "computed" or not run.cut_points:
+        return False
+    period.frozen_t1, period.frozen_t2, period.frozen_t3 = (
+        run.cut_point_1,
+        run.cut_point_2,
+        run.cut_point_3,
+    )
+    period.frozen_from_run = run
+    return True
 
 
 @contextmanager
@@ -220,15 +331,16 @@ def _run_segmentation(
     started = time.perf_counter()
     prepared = prepare_run(period, replicates=replicates)
     timings = {"load_inputs_ms": _ms(started)}
-    current = period.current_run
-    if only_if_changed and current and current.inputs_fingerprint == prepared.inputs_fingerprint:
-        return current
+    latest = period.latest_run
+    if only_if_changed and latest and latest.inputs_fingerprint == prepared.inputs_fingerprint:
+        return latest
 
     run = SegmentationRun.objects.create(
         period=period,
         methodology=period.methodology,
         methodology_fingerprint=prepared.methodology_fingerprint,
         inputs_fingerprint=prepared.inputs_fingerprint,
+        inputs_as_at=prepared.inputs_as_at,
         seed=prepared.inputs.seed,
         replicates=(
             prepared.inputs.replicates
@@ -250,22 +362,21 @@ def _run_segmentation(
             timings["store_ms"] = _ms(step)
             timings["total_ms"] = _ms(started)
             _complete(run, result, timings)
-            previous = ReportingPeriod.objects.select_for_update().get(pk=period.pk).current_run_id
-            ReportingPeriod.objects.filter(pk=period.pk).update(current_run=run)
+            previous = ReportingPeriod.objects.select_for_update().get(pk=period.pk).latest_run_id
+            ReportingPeriod.objects.filter(pk=period.pk).update(latest_run=run)
             audit.record(
                 actor=actor,
                 action="segmentation.completed",
                 obj=run,
-                before={"current_run": previous},
+                before={"latest_run": previous},
                 after={
-                    "current_run": run.pk,
+                    "latest_run": run.pk,
                     "segment_counts": run.segment_counts,
-                    "cut_points": list(run.cut_points) if run.cut_points else None,
+                    "cut_points": [str(t) for t in run.cut_points] if run.cut_points else None,
                     "inputs_fingerprint": run.inputs_fingerprint,
                 },
-                reason=f"Segmentation of {period.label} ({trigger})",
+                reason=f"Provisional segmentation of {period.label} ({trigger})",
             )
-            _apply_consequences(run, actor)
     except Exception as exc:
         logger.exception("segmentation run %s failed", run.pk)
         SegmentationRun.objects.filter(pk=run.pk).update(
@@ -275,12 +386,15 @@ def _run_segmentation(
             timings={**timings, "total_ms": _ms(started)},
         )
         raise
-    period.current_run = run
+    period.latest_run = run
+    run.period = period
     return run
 
 
-def _apply_consequences(run: SegmentationRun, actor: Actor) -> None:
-    """What follows from a completed run, inside its transaction. This is the one place
+def _apply_consequences(
+    run: SegmentationRun, actor: Actor, replaced: SegmentationRun | None = None
+) -> None:
+    """What follows from a published run, inside its transaction. This is the one place
     that orders the consequences; they never call each other:
 
     1. the ICB segments the run computed join each ICB's segment history;
@@ -290,7 +404,7 @@ def _apply_consequences(run: SegmentationRun, actor: Actor) -> None:
     """
     record_run_icb_segments(run=run, actor=actor)
     icb_segments = {icb_id: row.segment for icb_id, row in current_icb_segments().items()}
-    respond_to_run(run=run, actor=actor, icb_segments=icb_segments)
+    respond_to_run(run=run, actor=actor, icb_segments=icb_segments, replaced=replaced)
     apply_conditions(actor=actor)
 
 
@@ -391,6 +505,10 @@ def _complete(run: SegmentationRun, result: EngineResult, timings: dict[str, flo
     }
     run.organisation_count = len(result.assessments)
     run.segment_counts = dict(sorted(counts.items()))
+    run.recomputed_cut_points = {
+        group: {"t1": c.t1, "t2": c.t2, "t3": c.t3}
+        for group, c in result.recomputed_cut_points.items()
+    }
     run.pools = [
         {
             "metric_id": str(p.metric_id),

@@ -21,6 +21,7 @@ from .models import (
     OrganisationAssessment,
     ProgrammeMembership,
     ReportingPeriod,
+    RunStatus,
     SegmentationRun,
 )
 
@@ -30,13 +31,69 @@ class NoResults(Exception):
 
 
 def current_run(period: ReportingPeriod) -> SegmentationRun:
+    """The period's published run (its official results)."""
     run = period.current_run
     if run is None:
+        if period.latest_run_id:
+            raise NoResults(
+                f"{period.label} has no published results yet, only provisional ones (run "
+                f"{period.latest_run_id}); ask with run=provisional, or publish it "
+                f'(`manage.py publish_run --period "{period.label}"`).'
+            )
         raise NoResults(
             f"{period.label} has not been segmented yet; run `manage.py segment --period "
             f'"{period.label}"`.'
         )
     return run
+
+
+#: How a page or an API call names the run it wants: the published one (default), the
+#: newest one (``provisional``), or a run id of the period.
+RUN_CHOICES = ("published", "provisional")
+
+
+class UnknownRun(ValueError):
+    """A ``run`` choice that names no run of the period (the message says what is known)."""
+
+
+def run_for(period: ReportingPeriod, which: str = "") -> SegmentationRun:
+    """The run ``which`` names for ``period``: "" or "published" the published run,
+    "provisional" (or "latest") the newest completed run, or a completed run's id.
+
+    Raises :class:`UnknownRun` for a choice that is none of these, :class:`NoResults` when
+    the period has no such run yet.
+    """
+    which = (which or "published").strip().lower()
+    if which == "published":
+        return current_run(period)
+    if which in ("provisional", "latest"):
+        if period.latest_run is None:
+            return current_run(period)
+        return period.latest_run
+    if not which.isdigit():
+        raise UnknownRun(
+            f"run must be 'published', 'provisional' or a run id of {period.label}; got '{which}'."
+        )
+    run = SegmentationRun.objects.filter(
+        pk=int(which), period=period, status=RunStatus.COMPLETED
+    ).first()
+    if run is None:
+        raise UnknownRun(f"Run {which} is not a completed run of {period.label}.")
+    return run
+
+
+def describe_run(run: SegmentationRun) -> dict[str, Any]:
+    """What a page, export or API answer says about the run it shows."""
+    return {
+        "id": run.pk,
+        "state": run.state,
+        "published_at": run.published_at,
+        "published_by": run.published_by_label,
+        "computed_at": run.finished_at,
+        "as_at": run.inputs_as_at,
+        "trigger": run.trigger,
+        "uploads": list(run.uploads.values_list("pk", flat=True)),
+    }
 
 
 def domain_column(domain: str) -> str:
@@ -110,11 +167,17 @@ class Explanation:
         return format_cut_points(self.cut_points)
 
 
-def explain(organisation: Organisation, period: ReportingPeriod, *, top: int = 5) -> Explanation:
+def explain(
+    organisation: Organisation,
+    period: ReportingPeriod,
+    *,
+    top: int = 5,
+    run: SegmentationRun | None = None,
+) -> Explanation:
     """Why ``organisation`` is where it is in ``period``: every metric's value, rank/N and
     score, the cut points, the distance to the next segment boundary either way, and the
     metrics whose improvement by a quarter of their pool would move the average most."""
-    run = current_run(period)
+    run = run or current_run(period)
     assessment = OrganisationAssessment.objects.get(run=run, organisation=organisation)
     definitions = {
         d.score_id: d for d in MetricDefinition.objects.filter(methodology_id=run.methodology_id)

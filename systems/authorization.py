@@ -38,6 +38,7 @@ class Permission(models.TextChoices):
     VIEW_ORGANISATION = "view_organisation", "See organisations within the role's scope"
     MANAGE_METHODOLOGIES = "manage_methodologies", "Change methodologies, catalogue and periods"
     PIN_CUT_POINTS = "pin_cut_points", "Pin cut points"
+    PUBLISH_RESULTS = "publish_results", "Publish a period's results (make a run official)"
     MANAGE_PROGRAMME = "manage_programme", "Change Provider Improvement Programme membership"
     MANAGE_FREEDOMS_CATALOGUE = "manage_freedoms_catalogue", "Change the freedoms catalogue"
     MANAGE_TOKENS = "manage_tokens", "Create and revoke API tokens"
@@ -71,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.VIEW_ORGANISATION,
             P.MANAGE_METHODOLOGIES,
             P.PIN_CUT_POINTS,
+            P.PUBLISH_RESULTS,
             P.MANAGE_PROGRAMME,
             P.MANAGE_FREEDOMS_CATALOGUE,
             P.MANAGE_TOKENS,

@@ -167,9 +167,17 @@ class _Response:
     notices: list[Notice] = field(default_factory=list)
 
 
-def respond_to_run(*, run: SegmentationRun, actor: Actor, icb_segments: dict[int, int]) -> Applied:
-    """Support levels, actions, freedom evaluations and grant changes for ``run``, given
-    each ICB's latest segment (``icb_segments``, ICB id → segment)."""
+def respond_to_run(
+    *,
+    run: SegmentationRun,
+    actor: Actor,
+    icb_segments: dict[int, int],
+    replaced: SegmentationRun | None = None,
+) -> Applied:
+    """Support levels, actions, freedom evaluations and grant changes for ``run`` (a run
+    being published), given each ICB's latest segment (``icb_segments``, ICB id →
+    segment). ``replaced``: the run it replaces as the period's published results, whose
+    segments the notices of movement compare with (else the previous period's)."""
     policy = AutonomyPolicy.objects.first()
     if policy is None:
         return Applied()
@@ -184,7 +192,7 @@ def respond_to_run(*, run: SegmentationRun, actor: Actor, icb_segments: dict[int
     _evaluate_freedoms(response)
     applied = response.applied
     if latest:
-        response.notices += _segment_moves(run, facts, response.organisations)
+        response.notices += _segment_moves(run, facts, response.organisations, replaced)
         applied.notifications = notify(response.notices)
     audit.record(
         actor=actor,
@@ -369,19 +377,25 @@ def _transition(freedom, grant, org_id, result: Evaluation, run, actor):
     return new, reason
 
 
-def _segment_moves(run, facts, orgs) -> list[tuple[Organisation, str, str]]:
-
-    previous = (
-        ReportingPeriod.objects.filter(
-            start_date__lt=run.period.start_date, current_run__isnull=False
+def _segment_moves(run, facts, orgs, replaced=None) -> list[tuple[Organisation, str, str]]:
+    """A notice per organisation whose published segment changed: against the results this
+    publication replaces, else against the previous period's published results."""
+    if replaced is not None:
+        before_run_id = replaced.pk
+        since = f"{run.period.label} as published before"
+    else:
+        previous = (
+            ReportingPeriod.objects.filter(
+                start_date__lt=run.period.start_date, current_run__isnull=False
+            )
+            .order_by("-start_date")
+            .first()
         )
-        .order_by("-start_date")
-        .first()
-    )
-    if previous is None:
-        return []
+        if previous is None:
+            return []
+        before_run_id, since = previous.current_run_id, previous.label
     before = dict(
-        OrganisationAssessment.objects.filter(run_id=previous.current_run_id).values_list(
+        OrganisationAssessment.objects.filter(run_id=before_run_id).values_list(
             "organisation_id", "final_segment"
         )
     )
@@ -393,8 +407,8 @@ def _segment_moves(run, facts, orgs) -> list[tuple[Organisation, str, str]]:
                 (
                     orgs[org_id],
                     f"Segment {old} → {f.final_segment}",
-                    f"{orgs[org_id].name} moved from segment {old} in {previous.label} to "
-                    f"segment {f.final_segment} in {run.period.label}.",
+                    f"{orgs[org_id].name} moved from segment {old} in {since} to "
+                    f"segment {f.final_segment} in {run.period.label} (published).",
                 )
             )
     return notices

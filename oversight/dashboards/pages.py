@@ -441,7 +441,7 @@ def organisation(org: Organisation, pair: PeriodPair, record: OrganisationRecord
     """Segment history and chart, and for the period shown the segment with why (every
     metric, the override, the distance to the boundaries), support, actions, freedoms and,
     for an ICB, delegation."""
-    points = [(p, record.history.get(p.current_run_id)) for p in pair.periods]
+    points = [(p, record.history.get(pair.run_id_of(p))) for p in pair.periods]
     assessed = [(p, a) for p, a in points if a]
     history = Table(
         "history",

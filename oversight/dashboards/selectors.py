@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -29,6 +29,7 @@ from ..models import (
     OrganisationAssessment,
     OversightAction,
     ReportingPeriod,
+    SegmentationRun,
     SupportLevel,
 )
 
@@ -57,37 +58,64 @@ class PeriodPair:
     periods: list[ReportingPeriod]
     current: ReportingPeriod | None
     previous: ReportingPeriod | None
+    # Show the period's newest (provisional) run instead of its published one.
+    provisional: bool = False
 
     @property
     def synthetic(self) -> bool:
         return bool(self.current) and is_synthetic(self.current)
 
     @property
+    def run(self) -> SegmentationRun | None:
+        """The run whose results the page shows: the published one unless provisional
+        results were asked for (``None`` when the period has no such run)."""
+        if self.current is None:
+            return None
+        if self.provisional and self.current.latest_run is not None:
+            return self.current.latest_run
+        return self.current.current_run
+
+    @property
     def current_run_id(self) -> int | None:
         """The run whose results the page shows (``None`` before any)."""
-        return self.current.current_run_id if self.current else None
+        return self.run.pk if self.run else None
 
     @property
     def previous_run_id(self) -> int | None:
-        """The run of the period before, to compare with (``None`` without one)."""
+        """The published run of the period before, to compare with (``None`` without)."""
         return self.previous.current_run_id if self.previous else None
 
+    @property
+    def has_provisional(self) -> bool:
+        """The period has a newer run than its published one."""
+        c = self.current
+        return bool(c and c.latest_run_id and c.latest_run_id != c.current_run_id)
 
-def segmented_periods(chosen: str = "") -> PeriodPair:
-    """Periods with a current run; the chosen one (default the latest) and the one before."""
+    def run_id_of(self, period: ReportingPeriod) -> int | None:
+        """The run shown for ``period``: this pair's for the period shown, else published."""
+        if self.current is not None and period.pk == self.current.pk:
+            return self.current_run_id
+        return period.current_run_id
+
+
+def segmented_periods(chosen: str = "", run: str = "") -> PeriodPair:
+    """Periods with results; the chosen one (default the latest) and the one before.
+    ``run="provisional"`` shows the chosen period's newest run instead of its published
+    one."""
     periods = list(
-        ReportingPeriod.objects.filter(current_run__isnull=False)
-        .select_related("current_run")
+        ReportingPeriod.objects.filter(Q(current_run__isnull=False) | Q(latest_run__isnull=False))
+        .select_related("current_run", "latest_run")
         .order_by("start_date")
     )
+    provisional = run.strip().lower() in ("provisional", "latest")
     if not periods:
-        return PeriodPair([], None, None)
+        return PeriodPair([], None, None, provisional)
     current = next((p for p in periods if p.slug == chosen), None)
     if chosen and current is None:
         raise Http404("No such period with results.")
     current = current or periods[-1]
     index = periods.index(current)
-    return PeriodPair(periods, current, periods[index - 1] if index else None)
+    return PeriodPair(periods, current, periods[index - 1] if index else None, provisional)
 
 
 def is_synthetic(period: ReportingPeriod) -> bool:
@@ -249,7 +277,7 @@ def organisation_record(organisation: Organisation, pair: PeriodPair) -> Organis
     history = {
         a["run_id"]: a
         for a in OrganisationAssessment.objects.filter(
-            organisation=organisation, run_id__in=[p.current_run_id for p in pair.periods]
+            organisation=organisation, run_id__in=[pair.run_id_of(p) for p in pair.periods]
         ).values(
             "run_id",
             "final_segment",
@@ -263,7 +291,11 @@ def organisation_record(organisation: Organisation, pair: PeriodPair) -> Organis
     assessed = pair.current is not None and pair.current_run_id in history
     return OrganisationRecord(
         history=history,
-        explanation=oversight_selectors.explain(organisation, pair.current) if assessed else None,
+        explanation=(
+            oversight_selectors.explain(organisation, pair.current, run=pair.run)
+            if assessed and pair.current is not None
+            else None
+        ),
         support=SupportLevel.objects.filter(
             run_id=pair.current_run_id, organisation=organisation
         ).first(),
@@ -281,22 +313,21 @@ def organisation_record(organisation: Organisation, pair: PeriodPair) -> Organis
 
 
 def league_entries(
-    period: ReportingPeriod | None, peer_group: str
+    run: SegmentationRun | None, peer_group: str
 ) -> tuple[list[OrganisationAssessment], dict[int, Trust]]:
-    """A peer group's league table in ``period`` and the trusts in it (none without a
-    period)."""
-    if period is None:
+    """A peer group's league table in ``run`` and the trusts in it (none without a run)."""
+    if run is None:
         return [], {}
-    entries = list(oversight_selectors.league_table(period.current_run, peer_group))
+    entries = list(oversight_selectors.league_table(run, peer_group))
     return entries, oversight_selectors.trust_details([a.organisation_id for a in entries])
 
 
-def league_cut_points(period: ReportingPeriod | None, peer_group: str) -> str:
-    """The cut points the period's current run applied to ``peer_group``, to their exact
-    precision, with their source ("2.05, 2.325, 2.62 (pinned)"); "" when none."""
-    if period is None or period.current_run is None:
+def league_cut_points(run: SegmentationRun | None, peer_group: str) -> str:
+    """The cut points ``run`` applied to ``peer_group``, to their exact precision, with
+    their source ("2.05, 2.325, 2.62 (pinned)"); "" when none."""
+    if run is None:
         return ""
-    applied = oversight_selectors.cut_points_for(period.current_run, peer_group)
+    applied = oversight_selectors.cut_points_for(run, peer_group)
     if applied is None:
         return ""
     return f"{format_cut_points(applied[0])} ({applied[1]})"

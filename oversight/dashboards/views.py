@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from core.pages import attempt, render_tables
@@ -17,7 +17,9 @@ from systems.authorization import Permission, get_visible_organisation_or_404, h
 from systems.models import PeerGroup
 
 from ..autonomy.services import close_action, confirm_grant
-from ..models import FreedomGrant, OversightAction
+from ..models import FreedomGrant, OversightAction, RunStatus, SegmentationRun
+from ..preview import preview_of
+from ..runs import publish_run
 from ..uploads.presenters import UploadPresenter
 from ..uploads.selectors import uploads_for
 from . import pages, selectors
@@ -25,7 +27,7 @@ from . import pages, selectors
 
 @login_required
 def national(request: HttpRequest) -> HttpResponse:
-    pair = selectors.segmented_periods(request.GET.get("period", ""))
+    pair = selectors.segmented_periods(request.GET.get("period", ""), request.GET.get("run", ""))
     now, before = selectors.assessments_of(pair)
     # Counts are national for everyone (aggregates); the lists name only the trusts the
     # viewer may see, and say so when that is not all of England.
@@ -40,7 +42,7 @@ def national(request: HttpRequest) -> HttpResponse:
 @login_required
 def region(request: HttpRequest, ods_code: str) -> HttpResponse:
     scope = selectors.region_in_scope(request.user, ods_code)
-    pair = selectors.segmented_periods(request.GET.get("period", ""))
+    pair = selectors.segmented_periods(request.GET.get("period", ""), request.GET.get("run", ""))
     now, before = selectors.assessments_of(pair)
     mine = [r for o, r in now.items() if o in scope.ids]
     icbs = selectors.host_icbs(pair.current, [r["organisation_id"] for r in mine])
@@ -70,7 +72,7 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
 @login_required
 def organisation(request: HttpRequest, code: str) -> HttpResponse:
     org = get_visible_organisation_or_404(request.user, code=code)
-    pair = selectors.segmented_periods(request.GET.get("period", ""))
+    pair = selectors.segmented_periods(request.GET.get("period", ""), request.GET.get("run", ""))
     page = pages.organisation(org, pair, selectors.organisation_record(org, pair))
     page.context["may_confirm"] = has_permission(request.user, Permission.CONFIRM_FREEDOM, org)
     page.context["may_close"] = has_permission(request.user, Permission.MANAGE_ACTIONS, org)
@@ -85,20 +87,56 @@ def organisation(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def league(request: HttpRequest) -> HttpResponse:
-    pair = selectors.segmented_periods(request.GET.get("period", ""))
+    pair = selectors.segmented_periods(request.GET.get("period", ""), request.GET.get("run", ""))
     group = request.GET.get("peer_group", PeerGroup.ACUTE)
     if group not in pages.GROUP_LABELS:
         raise Http404("No such peer group.")
-    entries, trusts = selectors.league_entries(pair.current, group)
+    entries, trusts = selectors.league_entries(pair.run, group)
     context = {
         "pair": pair,
         "group": group,
         "group_choices": [(k, v) for k, v in PeerGroup.choices if k != PeerGroup.ICB],
-        "partial_note": pages.partial_pool_text(pair.current.current_run if pair.current else None),
-        "cut_points": selectors.league_cut_points(pair.current, group),
+        "partial_note": pages.partial_pool_text(pair.run),
+        "cut_points": selectors.league_cut_points(pair.run, group),
     }
     table = pages.league(pair, group, entries, trusts)
     return render_tables(request, "dashboards/league.html", context, [table], f"league-{group}")
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One run: what it is (published, provisional, superseded), and for a run not
+    published, what publishing it would change within the viewer's scope."""
+    if not has_permission(request.user, Permission.VIEW_ORGANISATION):
+        raise Http404("Not found.")
+    run = get_object_or_404(
+        SegmentationRun.objects.select_related("period", "methodology"),
+        pk=pk,
+        status=RunStatus.COMPLETED,
+    )
+    context = {
+        "run": run,
+        "period": run.period,
+        "preview": preview_of(run, request.user) if run.state != "published" else None,
+        "can_publish": has_permission(request.user, Permission.PUBLISH_RESULTS),
+        "replaces": run.period.current_run,
+    }
+    return render(request, "dashboards/run.html", context)
+
+
+@login_required
+@require_POST
+def publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """A national user publishes a run as its period's official results."""
+    if not has_permission(request.user, Permission.PUBLISH_RESULTS):
+        raise Http404("Not found.")
+    run = get_object_or_404(SegmentationRun, pk=pk)
+    attempt(
+        request,
+        lambda: publish_run(run=run, actor=request.user, reason=request.POST.get("reason", "")),
+        f"Run {run.pk} is now the published results of {run.period.label}.",
+    )
+    return redirect("dashboards:run", pk=run.pk)
 
 
 @login_required

@@ -81,6 +81,8 @@ class EngineInputs:
     programme_members: frozenset[str]
     period_end: dt.date
     pinned_cut_points: tuple[float, float, float] | None = None
+    # "pinned" (by a person) or "frozen" (kept from the period's published run).
+    pinned_source: str = "pinned"
     seed: int = 0
     replicates: int | None = None
 
@@ -94,6 +96,8 @@ class EngineResult:
     cut_points: CutPoints | None
     cut_points_by_peer_group: dict[str, CutPoints] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # With frozen cut points under quartiles: the quartiles these averages would give.
+    recomputed_cut_points: dict[str, CutPoints] = field(default_factory=dict)
     # One row per rank-scored metric and pool (scoring.POOL_COLUMNS).
     pools: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POOL_COLUMNS))
 
@@ -130,7 +134,9 @@ def run_engine(methodology: MethodologySpec, inputs: EngineInputs) -> EngineResu
     segmented, reason = _segmentable(methodology, peer, count, avg_h)
 
     # Step 3: cut points and unadjusted segments.
-    segments = _unadjusted_segments(methodology, pinned, peer, avg_h, segmented, warnings)
+    segments = _unadjusted_segments(
+        methodology, pinned, inputs.pinned_source, peer, avg_h, segmented, warnings
+    )
     segmented = segments.segmented
 
     # Step 4: financial override.
@@ -168,6 +174,7 @@ def run_engine(methodology: MethodologySpec, inputs: EngineInputs) -> EngineResu
         cut_points=segments.cut_points,
         cut_points_by_peer_group=segments.by_group,
         warnings=warnings,
+        recomputed_cut_points=segments.recomputed,
         pools=scored.pools if scored.pools is not None else pd.DataFrame(columns=POOL_COLUMNS),
     )
 
@@ -181,6 +188,7 @@ class _Segments:
     applied: np.ndarray  # (organisations, 3): the cut points applied; NaN where none
     segmented: np.ndarray
     unadjusted: np.ndarray
+    recomputed: dict[str, CutPoints] = field(default_factory=dict)
 
 
 @dataclass
@@ -228,6 +236,7 @@ def _segmentable(
 def _unadjusted_segments(
     methodology: MethodologySpec,
     pinned: tuple[float, float, float] | None,
+    pinned_source: str,
     peer: np.ndarray,
     avg_h: np.ndarray,
     segmentable: np.ndarray,
@@ -239,7 +248,11 @@ def _unadjusted_segments(
     """
     average = avg_h / 100.0
     pool = pd.DataFrame({"peer_group": peer[segmentable], "average": average[segmentable]})
-    cut_points, by_group = resolve_cut_points(methodology, pinned, pool, warnings)
+    cut_points, by_group = resolve_cut_points(methodology, pinned, pool, warnings, pinned_source)
+    recomputed: dict[str, CutPoints] = {}
+    if pinned_source == "frozen" and methodology.segmentation_method == "quartiles":
+        # What the quartiles of these averages would be, for the preview to compare.
+        recomputed = resolve_cut_points(methodology, None, pool, [])[1]
     applied = np.full((len(peer), 3), np.nan)
     for group, cp in by_group.items():
         applied[peer == group] = cp.as_tuple()
@@ -249,7 +262,7 @@ def _unadjusted_segments(
         segment_from_hundredths(avg_h, applied[:, 0], applied[:, 1], applied[:, 2]),
         0,
     )
-    return _Segments(cut_points, by_group, applied, segmented, unadjusted)
+    return _Segments(cut_points, by_group, applied, segmented, unadjusted, recomputed)
 
 
 def _financial_override(

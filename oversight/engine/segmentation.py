@@ -177,17 +177,20 @@ def resolve_cut_points(
     pinned,
     segmented_averages: pd.DataFrame,
     warnings: list[str],
+    pinned_source: str = "pinned",
 ) -> tuple[CutPoints | None, dict[str, CutPoints]]:
     """The cut points to apply: pinned, else fixed thresholds, else computed quartiles.
 
     ``segmented_averages``: peer_group, average (2 dp) of the organisations being segmented.
+    ``pinned_source`` names where pinned cut points come from ("pinned" by a person, or
+    "frozen" when a published run's cut points are kept for its period).
     Returns (the single set of cut points when one set applies to every peer group, else
     None; the cut points applied to each segmented peer group).
     """
     groups = list(methodology.segmented_peer_groups)
     if pinned is not None:
         t = validate_cut_points(pinned)
-        cp = CutPoints(t[0], t[1], t[2], source="pinned", pool="")
+        cp = CutPoints(t[0], t[1], t[2], source=pinned_source, pool="")
         return cp, dict.fromkeys(groups, cp)
     if methodology.segmentation_method == "fixed":
         check_ready(methodology, pinned)

@@ -18,6 +18,7 @@ from api.viewsets import ConditionalListMixin
 from systems.authorization import Permission
 
 from ..models import MetricUpload, ReportingPeriod, UploadFormat, period_slug
+from ..selectors import NoResults, UnknownRun, run_for
 from . import selectors
 from .metric_comparison import CAUSES, metric_comparison
 from .services import receive_upload, retry_upload, upload_scope
@@ -201,7 +202,13 @@ class ReconciliationView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("period", OpenApiTypes.STR, required=True, description="2025-26-q2")
+            OpenApiParameter("period", OpenApiTypes.STR, required=True, description="2025-26-q2"),
+            OpenApiParameter(
+                "run",
+                OpenApiTypes.STR,
+                required=False,
+                description="'published' (default), 'provisional' or a run id of the period",
+            ),
         ],
         responses=ReconciliationSerializer,
     )
@@ -213,7 +220,14 @@ class ReconciliationView(APIView):
             raise exceptions.ValidationError(
                 {"period": [f"'{raw}' is not a period; expected e.g. 2025-26-q2."]}
             ) from exc
-        table = selectors.reconciliation(period, request.user)
+        which = request.query_params.get("run", "")
+        try:
+            run_id = run_for(period, which).pk
+        except UnknownRun as exc:
+            raise exceptions.ValidationError({"run": [str(exc)]}) from exc
+        except NoResults:
+            run_id = None
+        table = selectors.reconciliation(period, request.user, run_id)
         rows = [r for r in table.rows if r.theirs]
         return Response(
             ReconciliationSerializer(
@@ -223,7 +237,7 @@ class ReconciliationView(APIView):
                     "compared": len(rows),
                     "differing": len(table.differing),
                     "organisations": rows,
-                    "metrics": metric_comparison(period, request.user).rows,
+                    "metrics": metric_comparison(period, request.user, run_id).rows,
                 }
             ).data
         )

@@ -107,10 +107,13 @@ class MetricComparison:
         return buffer.getvalue()
 
 
-def metric_comparison(period: ReportingPeriod, user: Any = None) -> MetricComparison:
-    """Every score of the period's current run that was supplied and also computed from a
-    value, with the likely cause of each difference; only organisations ``user`` sees."""
-    run_id = period.current_run_id
+def metric_comparison(
+    period: ReportingPeriod, user: Any = None, run_id: int | None = None
+) -> MetricComparison:
+    """Every score of the period's published run (or run ``run_id``) that was supplied and
+    also computed from a value, with the likely cause of each difference; only
+    organisations ``user`` sees."""
+    run_id = run_id or period.current_run_id
     if not run_id:
         return MetricComparison(period, None)
     run = SegmentationRun.objects.get(pk=run_id)

@@ -123,10 +123,12 @@ def _blank(value: Any) -> Any:
     return "" if value is None else value
 
 
-def reconciliation(period: ReportingPeriod, user: Any = None) -> Reconciliation:
-    """Our current run beside NHS England's published results, organisation by
-    organisation; a difference is any compared value that is not equal (averages to
-    2 dp) or present on one side only."""
+def reconciliation(
+    period: ReportingPeriod, user: Any = None, run_id: int | None = None
+) -> Reconciliation:
+    """Our results (the period's published run, or run ``run_id``) beside NHS England's
+    published results, organisation by organisation; a difference is any compared value
+    that is not equal (averages to 2 dp) or present on one side only."""
     published_ids = [pid for _, _, pid in COMPARED]
     theirs: dict[int, dict[str, Any]] = {}
     names: dict[int, tuple[str, str, str]] = {}
@@ -143,7 +145,7 @@ def reconciliation(period: ReportingPeriod, user: Any = None) -> Reconciliation:
             number = int(number)
         theirs.setdefault(org.pk, {})[field_name] = number
     ours: dict[int, dict[str, Any]] = {}
-    run_id = period.current_run_id
+    run_id = run_id or period.current_run_id
     if run_id:
         for a in OrganisationAssessment.objects.filter(run_id=run_id).select_related(
             "organisation"

@@ -399,7 +399,8 @@ def _recompute(upload: MetricUpload, actor: Actor) -> None:
         summary=summary,
         stage_detail=(
             f"Imported and segmented {len(periods) - len(skipped)} of {len(periods)} "
-            f"period{'s' if len(periods) != 1 else ''}"
+            f"period{'s' if len(periods) != 1 else ''} into provisional results (the published "
+            "results change only when the national team publishes)"
         ),
         finished_at=timezone.now(),
     )

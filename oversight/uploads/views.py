@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 from core.pages import attempt
 from systems.authorization import Permission, has_permission
 
-from ..models import MetricUpload, ReportingPeriod, UploadFormat
+from ..models import MetricUpload, ReportingPeriod, SegmentationRun, UploadFormat
+from ..selectors import NoResults, UnknownRun, run_for
 from . import selectors
 from .metric_comparison import metric_comparison
 from .presenters import UploadPresenter
@@ -124,6 +125,13 @@ def template_csv(request: HttpRequest) -> HttpResponse:
     return _csv_response(example, "metric-upload-template.csv")
 
 
+def _chosen_run(period: ReportingPeriod, which: str) -> SegmentationRun | None:
+    try:
+        return run_for(period, which)
+    except (UnknownRun, NoResults):
+        return None
+
+
 @login_required
 def reconciliation(request: HttpRequest) -> HttpResponse:
     periods = list(ReportingPeriod.objects.order_by("-start_date"))
@@ -132,8 +140,10 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
     error = f"'{chosen}' is not a period." if chosen and period is None else ""
     if period is None:
         period = selectors.latest_period_with_published(periods)
-    table = selectors.reconciliation(period, request.user) if period else None
-    metrics = metric_comparison(period, request.user) if period else None
+    run = _chosen_run(period, request.GET.get("run", "")) if period else None
+    run_id = run.pk if run else None
+    table = selectors.reconciliation(period, request.user, run_id) if period else None
+    metrics = metric_comparison(period, request.user, run_id) if period else None
     if table is not None and request.GET.get("format") == "csv":
         if metrics is not None and request.GET.get("table") == "metrics":
             return _csv_response(metrics.as_csv(), f"reconciliation-metrics-{period.slug}.csv")
@@ -146,6 +156,7 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
             "period": period,
             "table": table,
             "metrics": metrics,
+            "run": run,
             "error": error,
         },
     )

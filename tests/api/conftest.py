@@ -88,7 +88,8 @@ def build_universe() -> Universe:
     period = pin_cut_points(
         period=period, cut_points=(2.00, 2.35, 2.70), reason="Worked example", actor="test"
     )
-    run = run_segmentation(period=period, actor="test", replicates=50)
+    run = run_segmentation(period=period, actor="test", replicates=50, publish=True, reason="test")
+    provisional = run_segmentation(period=period, actor="test", replicates=0)
 
     own = Trust.objects.get(code="RHA")
     icb = own.host_icb_on(period.end_date)
@@ -104,6 +105,7 @@ def build_universe() -> Universe:
     universe.ids["own_value"] = values.filter(organisation=own).first().pk
     universe.ids["other_value"] = values.filter(organisation=other).first().pk
     universe.ids["metric_definition"] = MetricDefinition.objects.first().pk
+    universe.ids["provisional_run"] = provisional.pk
     User = get_user_model()
     admin = User.objects.create_user("national-admin", password="unused-in-tests")
     grant_role(user=admin, role=Role.NATIONAL, actor="test")

@@ -71,6 +71,14 @@ MATRIX: list[Entry] = [
     E("api:metric-value-detail", {"pk": "{own_value}"}, out={"pk": "{other_value}"}),
     E("api:run-list"),
     E("api:run-detail", {"pk": "{run}"}),
+    E("api:run-preview", {"pk": "{provisional_run}"}),
+    E(
+        "api:run-publish",
+        {"pk": "{provisional_run}"},
+        method="post",
+        allowed=NATIONAL_PERSON,
+        data={"reason": "matrix"},
+    ),
     E("api:assessment-list", query="period={period}", out="period={period}&page_size=1000"),
     E("api:league-table-list", query="period={period}&peer_group=mental-health-and-community"),
     E(
@@ -243,6 +251,16 @@ MATRIX: list[Entry] = [
         out={"code": "{other}"},
     ),
     E("dashboards:league", allowed=PEOPLE, page=True),
+    E("dashboards:run", {"pk": "{provisional_run}"}, allowed=PEOPLE, page=True),
+    E(
+        "dashboards:publish",
+        {"pk": "{provisional_run}"},
+        method="post",
+        ok=302,
+        page=True,
+        allowed=NATIONAL_PERSON,
+        data={"reason": "matrix"},
+    ),
     E("uploads:template", allowed=PEOPLE, page=True),
     E("uploads:reconciliation", allowed=PEOPLE, page=True),
     E(

@@ -175,7 +175,9 @@ def test_cached_results_follow_a_new_run(api):
     before = get(api, "icb_analyst", url).json()
     assert {r["run"] for r in before["results"]} == {api.run_id}
     assert get(api, "icb_analyst", url).json() == before
-    run = run_segmentation(period=ReportingPeriod.objects.by_key(api.period), actor="t")
+    run = run_segmentation(
+        period=ReportingPeriod.objects.by_key(api.period), actor="t", publish=True, reason="test"
+    )
     after = get(api, "icb_analyst", url).json()
     assert {r["run"] for r in after["results"]} == {run.pk}
     league = get(api, "regional", LEAGUE).json()

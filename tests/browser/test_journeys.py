@@ -32,7 +32,7 @@ def site(live_server, settings, tmp_path):
         record_inputs(
             period=period, rows=demo_rows(period), source="synthetic demo data", actor="test"
         )
-        run_segmentation(period=period, actor="test", replicates=20)
+        run_segmentation(period=period, actor="test", replicates=20, publish=True, reason="test")
     call_command("load_demo_users", verbosity=0)
     return live_server.url
 

@@ -28,7 +28,7 @@ def national_data(methodologies):
         record_inputs(
             period=period, rows=demo_rows(period), source="synthetic demo data", actor="test"
         )
-        run_segmentation(period=period, actor="test", replicates=20)
+        run_segmentation(period=period, actor="test", replicates=20, publish=True, reason="test")
 
 
 def signed_in(client, role, **scope):

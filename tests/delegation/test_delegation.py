@@ -92,7 +92,7 @@ def icb_quarter(label: str, segment: int, icb: str = NOTTS):
     ]
     record_inputs(period=period, rows=rows, source="test", actor="test")
     period = pin_cut_points(period=period, cut_points=(2.0, 2.35, 2.7), reason="test", actor="test")
-    return run_segmentation(period=period, actor="test", replicates=0)
+    return run_segmentation(period=period, actor="test", replicates=0, publish=True, reason="test")
 
 
 def request_for(world, **overrides):
@@ -377,7 +377,9 @@ def test_rerunning_a_period_changes_nothing(world):
     agreement = in_force(world)
     run = icb_quarter("Q1 2026/27", 4)
     before = (IcbSegment.objects.count(), AgreementCondition.objects.count())
-    again = run_segmentation(period=run.period, actor="test", replicates=0)
+    again = run_segmentation(
+        period=run.period, actor="test", replicates=0, publish=True, reason="test"
+    )
     assert again.pk != run.pk
     assert (IcbSegment.objects.count(), AgreementCondition.objects.count()) == before
     assert AgreementCondition.objects.get(agreement=agreement).in_force

@@ -74,7 +74,7 @@ def quarter(label: str, segments: dict[str, int], deficit: frozenset = frozenset
     ]
     record_inputs(period=period, rows=rows, source="test", actor="test")
     period = pin_cut_points(period=period, cut_points=(2.0, 2.35, 2.7), reason="test", actor="test")
-    return run_segmentation(period=period, actor="test", replicates=0)
+    return run_segmentation(period=period, actor="test", replicates=0, publish=True, reason="test")
 
 
 def grant(code: str, slug: str) -> FreedomGrant:
@@ -118,7 +118,7 @@ def test_a_slide_puts_a_freedom_at_risk_and_a_second_run_revokes_it(universe):
 
     # The same period again changes nothing (idempotent).
     counts = (GrantEvent.objects.count(), OversightAction.objects.count())
-    run_segmentation(period=q3.period, actor="test", replicates=0)
+    run_segmentation(period=q3.period, actor="test", replicates=0, publish=True, reason="test")
     aft.refresh_from_db()
     assert aft.status == "at_risk"
     assert (GrantEvent.objects.count(), OversightAction.objects.count()) == counts

@@ -167,7 +167,7 @@ def test_pin_command_keeps_2_325_and_a_run_applies_it(methodologies):
     assert event.actor_label == "manage.py pin_cut_points"
     assert event.reason == "NHS England's published boundaries"
 
-    out = run_command("segment", "--period", "Q1 2025/26", "--replicates", "0")
+    out = run_command("segment", "--period", "Q1 2025/26", "--replicates", "0", "--publish")
     assert "Cut points (pinned): 2.05, 2.325, 2.62" in out
     run = SegmentationRun.objects.get()
     assert (run.cut_point_1, run.cut_point_2, run.cut_point_3) == (
@@ -197,7 +197,7 @@ def test_pages_and_api_show_the_cut_points_applied_as_given(client, methodologie
     give_averages(period, {above: 2.33, below: 2.32})
     pin_cut_points(period=period, cut_points=("2.05", "2.325", "2.62"), reason="r", actor="t")
     # ``period`` predates the pin: the run reads the pin as stored.
-    run = run_segmentation(period=period, actor="test", replicates=0)
+    run = run_segmentation(period=period, actor="test", replicates=0, publish=True, reason="test")
     assert run.cut_points_source == "pinned"
     user = get_user_model().objects.create_user("national-reader")
     grant_role(user=user, role=Role.NATIONAL, actor="test")
@@ -248,7 +248,7 @@ def test_computed_quartiles_are_stored_exactly(methodologies):
         )[:4]
     )
     give_averages(period, dict(zip(orgs, (2.01, 2.02, 2.03, 2.35), strict=True)))
-    run = run_segmentation(period=period, actor="test", replicates=0)
+    run = run_segmentation(period=period, actor="test", replicates=0, publish=True, reason="test")
     assert run.cut_points_source == "computed"
     # 25th, 50th and 75th percentiles (linear) of 2.01, 2.02, 2.03, 2.35.
     assert (run.cut_point_1, run.cut_point_2, run.cut_point_3) == (
@@ -287,7 +287,7 @@ def test_set_thresholds_command_and_a_2026_27_run_uses_them(methodologies):
     assert event.reason == "Published by NHS England"
     assert event.at is not None
 
-    run = run_segmentation(period=period, actor="test", replicates=0)
+    run = run_segmentation(period=period, actor="test", replicates=0, publish=True, reason="test")
     assert run.cut_points_source == "fixed"
     assert run.cut_point_2 == Decimal("2.325")
     assert segments(run) == {above.code: 3, below.code: 2}

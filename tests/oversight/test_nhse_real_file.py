@@ -53,7 +53,9 @@ def _pin_and_segment() -> None:
             reason="NHS England's published boundaries",
             stdout=io.StringIO(),
         )
-        call_command("segment", period=label, stdout=io.StringIO())
+        call_command(
+            "segment", period=label, publish=True, reason="NHS England", stdout=io.StringIO()
+        )
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from oversight.models import (
     RunStatus,
     SegmentationRun,
 )
-from oversight.runs import run_segmentation
+from oversight.runs import publish_run, run_segmentation
 from oversight.selectors import explain
 from oversight.services import pin_cut_points
 from systems.models import AuditEvent, Organisation
@@ -47,7 +47,7 @@ def run_command(*args) -> str:
 
 
 def test_worked_example_reproduced_through_the_database(q2):
-    run = run_segmentation(period=q2, actor="test", replicates=200)
+    run = run_segmentation(period=q2, actor="test", replicates=200, publish=True, reason="test")
     assert run.status == RunStatus.COMPLETED
     assert run.cut_points == (2.00, 2.35, 2.70)
     assert run.cut_points_source == "pinned"
@@ -83,7 +83,7 @@ def test_worked_example_reproduced_through_the_database(q2):
 
 
 def test_export_assessments_columns(q2):
-    run_segmentation(period=q2, actor="test", replicates=0)
+    run_segmentation(period=q2, actor="test", replicates=0, publish=True, reason="test")
     header = run_command("export_assessments", "--period", "2025-26-q2").splitlines()[0].split(",")
     assert header[: len(ASSESSMENT_COLUMNS)] == ASSESSMENT_COLUMNS
     assert header[len(ASSESSMENT_COLUMNS) :] == [
@@ -101,7 +101,15 @@ def test_export_assessments_columns(q2):
 
 
 def test_export_league_table_in_nhse_format(q2, tmp_path):
-    call_command("segment", "--period", "Q2 2025/26", "--replicates", "300", stdout=io.StringIO())
+    call_command(
+        "segment",
+        "--period",
+        "Q2 2025/26",
+        "--replicates",
+        "300",
+        "--publish",
+        stdout=io.StringIO(),
+    )
     target = tmp_path / "league.csv"
     call_command(
         "export_league_table",
@@ -142,8 +150,8 @@ def test_export_league_table_in_nhse_format(q2, tmp_path):
 
 
 def test_rerun_on_unchanged_inputs_is_identical(q2):
-    first = run_segmentation(period=q2, actor="test", replicates=200)
-    second = run_segmentation(period=q2, actor="test", replicates=200)
+    first = run_segmentation(period=q2, actor="test", replicates=200, publish=True, reason="test")
+    second = run_segmentation(period=q2, actor="test", replicates=200, publish=True, reason="test")
     assert first.pk != second.pk
     assert first.inputs_fingerprint == second.inputs_fingerprint
     assert first.seed == second.seed
@@ -178,26 +186,35 @@ def test_rerun_on_unchanged_inputs_is_identical(q2):
     assert scores(first) == scores(second)
 
 
-def test_new_run_becomes_current_and_earlier_runs_stay(q2):
-    first = run_segmentation(period=q2, actor="test", replicates=0)
+def test_new_run_is_provisional_until_published_and_earlier_runs_stay(q2):
+    first = run_segmentation(period=q2, actor="test", replicates=0, publish=True, reason="test")
     second = run_segmentation(period=q2, actor="test", replicates=0)
     q2.refresh_from_db()
-    assert q2.current_run_id == second.pk
+    assert (q2.current_run_id, q2.latest_run_id) == (first.pk, second.pk)
+    assert (first.state, second.state) == ("published", "provisional")
     assert SegmentationRun.objects.filter(period=q2).count() == 2
     assert OrganisationAssessment.objects.filter(run=first).count() == first.organisation_count
     assert AuditEvent.objects.filter(action="segmentation.completed").count() == 2
     event = AuditEvent.objects.filter(action="segmentation.completed").first()
-    assert event.before == {"current_run": first.pk}
-    assert event.after["current_run"] == second.pk
+    assert event.before == {"latest_run": first.pk}
+    assert event.after["latest_run"] == second.pk
+
+    publish_run(run=second, actor="test", reason="Newer data")
+    q2.refresh_from_db()
+    first.refresh_from_db()
+    assert q2.current_run_id == second.pk and first.state == "superseded"
+    published = AuditEvent.objects.filter(action="run.published").first()
+    assert published.before == {"published_run": first.pk}
+    assert published.reason == "Newer data"
 
 
 def test_failed_run_keeps_the_previous_current_run(q2):
-    good = run_segmentation(period=q2, actor="test", replicates=0)
+    good = run_segmentation(period=q2, actor="test", replicates=0, publish=True, reason="test")
     with (
         mock.patch("oversight.runs.run_engine", side_effect=RuntimeError("disk on fire")),
         pytest.raises(RuntimeError),
     ):
-        run_segmentation(period=q2, actor="test", replicates=0)
+        run_segmentation(period=q2, actor="test", replicates=0, publish=True, reason="test")
     q2.refresh_from_db()
     assert q2.current_run_id == good.pk
     failed = SegmentationRun.objects.exclude(pk=good.pk).get()
@@ -207,12 +224,12 @@ def test_failed_run_keeps_the_previous_current_run(q2):
 
 
 def test_failure_while_storing_rolls_back_results(q2):
-    good = run_segmentation(period=q2, actor="test", replicates=0)
+    good = run_segmentation(period=q2, actor="test", replicates=0, publish=True, reason="test")
     with (
         mock.patch("oversight.runs._complete", side_effect=RuntimeError("lost connection")),
         pytest.raises(RuntimeError),
     ):
-        run_segmentation(period=q2, actor="test", replicates=0)
+        run_segmentation(period=q2, actor="test", replicates=0, publish=True, reason="test")
     failed = SegmentationRun.objects.exclude(pk=good.pk).get()
     assert failed.status == RunStatus.FAILED
     assert not MetricScore.objects.filter(run=failed).exists(), (
@@ -223,9 +240,11 @@ def test_failure_while_storing_rolls_back_results(q2):
 
 
 def test_only_if_changed_skips_unchanged_inputs(q2):
-    first = run_segmentation(period=q2, actor="test", replicates=0)
+    first = run_segmentation(period=q2, actor="test", replicates=0, publish=True, reason="test")
     q2.refresh_from_db()
-    again = run_segmentation(period=q2, actor="test", replicates=0, only_if_changed=True)
+    again = run_segmentation(
+        period=q2, actor="test", replicates=0, only_if_changed=True, publish=True, reason="t"
+    )
     assert again.pk == first.pk
     rha = Organisation.objects.get(code="RHA")
     from oversight.inputs import InputRow
@@ -237,7 +256,9 @@ def test_only_if_changed_skips_unchanged_inputs(q2):
         source="fix",
         actor="test",
     )
-    changed = run_segmentation(period=q2, actor="test", replicates=0, only_if_changed=True)
+    changed = run_segmentation(
+        period=q2, actor="test", replicates=0, only_if_changed=True, publish=True, reason="t"
+    )
     assert changed.pk != first.pk
 
 
@@ -275,7 +296,7 @@ def test_pinned_cut_points_allow_a_2026_27_run(methodologies):
     period = ReportingPeriod.objects.by_key("Q1 2026/27")
     assert period.pin_reason == "Published boundaries"
     assert period.pinned_by_label == "manage.py pin_cut_points"
-    run = run_segmentation(period=period, actor="test", replicates=0)
+    run = run_segmentation(period=period, actor="test", replicates=0, publish=True, reason="test")
     assert run.cut_points_source == "pinned"
     event = AuditEvent.objects.get(action="cut_points.pinned")
     assert event.after["cut_points"] == ["1.90", "2.40", "2.90"]
@@ -303,7 +324,7 @@ def test_clear_pinned_cut_points(q2):
     assert "Cleared" in out
     q2.refresh_from_db()
     assert q2.pinned_cut_points is None
-    run = run_segmentation(period=q2, actor="test", replicates=0)
+    run = run_segmentation(period=q2, actor="test", replicates=0, publish=True, reason="test")
     assert run.cut_points_source == "computed"
 
 
@@ -315,7 +336,7 @@ def test_exports_before_any_run_fail_clearly(methodologies):
 
 
 def test_explanation(q2):
-    run_segmentation(period=q2, actor="test", replicates=100)
+    run_segmentation(period=q2, actor="test", replicates=100, publish=True, reason="test")
     rkl = Organisation.objects.get(code="RKL")
     e = explain(rkl, q2)
     assert e.assessment.average_score == pytest.approx(2.34)
@@ -353,7 +374,7 @@ def test_programme_membership_is_judged_per_stay(q2):
         recorded_by_label="test",
     )
     assert programme_members_on(q2.end_date).filter(pk=rkl.pk).exists()
-    run = run_segmentation(period=q2, actor="test", replicates=0)
+    run = run_segmentation(period=q2, actor="test", replicates=0, publish=True, reason="test")
     assessment = OrganisationAssessment.objects.get(run=run, organisation=rkl)
     assert (assessment.adjusted_segment, assessment.final_segment, assessment.in_programme) == (
         2,
@@ -363,7 +384,7 @@ def test_programme_membership_is_judged_per_stay(q2):
 
 
 def test_admin_pages_for_runs_and_policy(admin_client, q2):
-    run = run_segmentation(period=q2, actor="test", replicates=0)
+    run = run_segmentation(period=q2, actor="test", replicates=0, publish=True, reason="test")
     for url in [
         "/admin/oversight/methodology/",
         f"/admin/oversight/methodology/{q2.methodology_id}/change/",

@@ -149,7 +149,7 @@ def test_reconciliation_endpoint(national, q2, django_capture_on_commit_callback
     pin_cut_points(period=q2, cut_points=(2.0, 2.35, 2.7), reason="example", actor="t")
     with django_capture_on_commit_callbacks(execute=True):
         post(national, _example_with_published(), "nof.csv")
-    body = national.get("/api/v1/reconciliation/?period=2025-26-q2").json()
+    body = national.get("/api/v1/reconciliation/?period=2025-26-q2&run=provisional").json()
     assert (body["compared"], body["differing"]) == (14, 0)
     row = next(r for r in body["organisations"] if r["org_code"] == "RKL")
     assert row["ours"]["average_score"] == row["published"]["average_score"] == 2.34

@@ -79,4 +79,4 @@ def test_two_uploads_for_one_period_at_once():
     assert MetricValue.objects.filter(superseded_at__isnull=False).count() == 5
     # The current run reflects everything stored, whichever upload segmented last.
     period.refresh_from_db()
-    assert period.current_run.inputs_fingerprint == prepare_run(period).inputs_fingerprint
+    assert period.latest_run.inputs_fingerprint == prepare_run(period).inputs_fingerprint

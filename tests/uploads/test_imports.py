@@ -17,6 +17,7 @@ from oversight.models import (
     SegmentationRun,
     UploadStatus,
 )
+from oversight.runs import publish_run
 from oversight.services import pin_cut_points
 from oversight.uploads.selectors import reconciliation
 from oversight.uploads.services import process_upload, receive_upload
@@ -50,7 +51,7 @@ def two_quarters(q1, q2):
     return nhse_file(lines)
 
 
-def test_nhs_england_file_goes_through_to_current_runs(
+def test_nhs_england_file_goes_through_to_provisional_runs(
     two_quarters, q1, q2, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -66,8 +67,9 @@ def test_nhs_england_file_goes_through_to_current_runs(
 
     for period in (q1, q2):
         period.refresh_from_db()
-        run = period.current_run
+        run = period.latest_run
         assert run is not None and run.trigger == "upload"
+        assert run.state == "provisional" and period.current_run is None
         assert run in u.runs.all()
         groups = set(
             OrganisationAssessment.objects.filter(run=run, segmented=True).values_list(
@@ -77,10 +79,10 @@ def test_nhs_england_file_goes_through_to_current_runs(
         assert groups == {"acute", "mental-health-and-community", "ambulance"}
         assert {"1", "2", "3", "4"} <= set(run.segment_counts)
 
-    member = OrganisationAssessment.objects.get(run=q2.current_run, organisation__code="RHA")
+    member = OrganisationAssessment.objects.get(run=q2.latest_run, organisation__code="RHA")
     assert member.in_programme and member.final_segment == 5
     assert not OrganisationAssessment.objects.get(
-        run=q1.current_run, organisation__code="RHA"
+        run=q1.latest_run, organisation__code="RHA"
     ).in_programme
 
     value = MetricValue.objects.current().filter(period=q2, metric_id="OF0082").first()
@@ -218,6 +220,8 @@ def test_reconciliation_with_published_results(q2):
     assert u.status == UploadStatus.DONE, (u.errors, u.failure_reason)
     assert u.summary["by_kind"]["published"] == 14 * 4  # three results and the rank
 
+    q2.refresh_from_db()
+    publish_run(run=q2.latest_run, actor="t", reason="NHS England's published quarter")
     table = reconciliation(ReportingPeriod.objects.get(pk=q2.pk))
     assert len(table.compared) == 14
     assert table.differing == []

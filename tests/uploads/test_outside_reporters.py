@@ -5,6 +5,7 @@ national pool; it counts in the provider's own average only when the metric says
 from __future__ import annotations
 
 from oversight.models import MetricScore, MetricUpload, UploadStatus
+from oversight.runs import publish_run
 from oversight.selectors import explain
 from oversight.uploads.services import process_upload, receive_upload
 from systems.models import Organisation
@@ -29,6 +30,8 @@ def test_an_acute_trusts_community_value_is_ranked_but_not_averaged(q2):
         ]
     )
     assert upload.status == UploadStatus.DONE, upload.errors
+    q2.refresh_from_db()
+    publish_run(run=q2.latest_run, actor="test", reason="test")
     q2.refresh_from_db()
     scores = {
         (s.organisation.code, s.metric_id): s

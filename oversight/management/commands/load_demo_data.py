@@ -63,6 +63,8 @@ class Command(BaseCommand):
                 trigger="demo",
                 replicates=replicates,
                 only_if_changed=True,
+                publish=True,
+                reason="Synthetic demonstration data",
             )
             self.stdout.write(
                 f"{period.label}: {summary.created} inputs recorded, {summary.unchanged} "

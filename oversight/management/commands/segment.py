@@ -2,14 +2,17 @@ from django.core.management.base import BaseCommand, CommandError
 
 from oversight.cut_points import format_cut_points
 from oversight.engine import MethodologyNotReady
-from oversight.runs import run_segmentation
+from oversight.runs import PublicationRefused, run_segmentation
 from systems.actors import SystemActor
 
 from ._common import get_period
 
 
 class Command(BaseCommand):
-    help = "Segment a period now and make the run current; prints a summary."
+    help = (
+        "Segment a period now into a provisional run (or --publish it as the period's "
+        "official results); prints a summary."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--period", required=True, help="'Q4 2025/26' or '2025-26-q4'")
@@ -22,14 +25,31 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-changed",
             action="store_true",
-            help="Do nothing when the inputs are unchanged since the current run.",
+            help="Do nothing when the inputs are unchanged since the newest run.",
+        )
+        parser.add_argument(
+            "--publish",
+            action="store_true",
+            help="Publish the run as the period's official results and apply what follows.",
+        )
+        parser.add_argument(
+            "--reason", default="", help="Why (needed to replace published results)."
         )
 
-    def handle(self, *args, period: str, replicates, if_changed: bool, **options):
+    def handle(
+        self,
+        *args,
+        period: str,
+        replicates,
+        if_changed: bool,
+        publish: bool,
+        reason: str,
+        **options,
+    ):
         reporting_period = get_period(period)
         if replicates is not None and replicates < 0:
             raise CommandError("--replicates must be 0 or more")
-        previous = reporting_period.current_run_id
+        previous = reporting_period.latest_run_id
         try:
             run = run_segmentation(
                 period=reporting_period,
@@ -37,8 +57,10 @@ class Command(BaseCommand):
                 trigger="command",
                 replicates=replicates,
                 only_if_changed=if_changed,
+                publish=publish,
+                reason=reason,
             )
-        except MethodologyNotReady as exc:
+        except (MethodologyNotReady, PublicationRefused) as exc:
             raise CommandError(str(exc)) from exc
         if if_changed and run.pk == previous:
             self.stdout.write(f"Inputs unchanged since run {run.pk}; nothing to do.")
@@ -47,7 +69,12 @@ class Command(BaseCommand):
         segments = ", ".join(f"segment {k}: {v}" for k, v in counts.items() if k.isdigit())
         not_segmented = counts.get("not segmented", 0)
         self.stdout.write(
-            f"Run {run.pk} completed for {reporting_period.label} ({run.methodology.slug})"
+            f"Run {run.pk} completed for {reporting_period.label} ({run.methodology.slug}): "
+            + (
+                "published"
+                if run.state == "published"
+                else "provisional (publish it with manage.py publish_run)"
+            )
         )
         self.stdout.write(
             f"Organisations segmented: {run.organisation_count - not_segmented} "

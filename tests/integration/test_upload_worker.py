@@ -67,17 +67,17 @@ def test_upload_processed_by_a_real_worker(loaded):
     assert [r.period.label for r in runs] == ["Q1 2025/26", "Q2 2025/26"]
     for run in runs:
         run.period.refresh_from_db()
-        assert run.period.current_run_id == run.pk
+        assert run.period.latest_run_id == run.pk and run.state == "provisional"
         assert run.status == RunStatus.COMPLETED and run.trigger == "upload"
         groups = set(run.assessments.filter(segmented=True).values_list("peer_group", flat=True))
         assert groups == {"acute", "mental-health-and-community", "ambulance"}
 
 
-def test_worker_killed_mid_run_leaves_previous_run_current_and_retry_completes(loaded, settings):
+def test_worker_killed_mid_run_leaves_previous_run_newest_and_retry_completes(loaded, settings):
     first = receive_upload(content=EXAMPLE, filename="nof.csv", actor="analyst", enqueue=False)
     process_upload(upload_id=first.upload.pk)
     loaded.refresh_from_db()
-    previous = loaded.current_run
+    previous = loaded.latest_run
     assert previous.status == RunStatus.COMPLETED
 
     db = connection.settings_dict
@@ -112,7 +112,7 @@ def test_worker_killed_mid_run_leaves_previous_run_current_and_retry_completes(l
 
     interrupted = SegmentationRun.objects.get(period=loaded, status=RunStatus.RUNNING)
     loaded.refresh_from_db()
-    assert loaded.current_run_id == previous.pk
+    assert loaded.latest_run_id == previous.pk
     upload = MetricUpload.objects.get(pk=second.upload.pk)
     assert upload.status == UploadStatus.RECOMPUTING
     assert upload.imported_at is not None
@@ -125,7 +125,7 @@ def test_worker_killed_mid_run_leaves_previous_run_current_and_retry_completes(l
     upload.refresh_from_db()
     assert upload.attempts == 2
     loaded.refresh_from_db()
-    latest = loaded.current_run
+    latest = loaded.latest_run
     assert latest.pk not in (previous.pk, interrupted.pk)
     assert latest.status == RunStatus.COMPLETED
     assert latest.inputs_fingerprint != previous.inputs_fingerprint

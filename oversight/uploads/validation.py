@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..metric_ids import PUBLISHED_RANK_ID
 from .checks import (
+    ADD_METRICS,
     KIND_PUBLISHED,
     Reference,
     Rows,
@@ -36,9 +37,9 @@ from .checks import (
     classify_metrics,
     find_duplicates,
     read_reporting_dates,
-    reference_warnings,
 )
 from .coded import Coded, objects
+from .names import reference_warnings
 from .problems import FileRejected, Problem
 from .readers import ROW
 
@@ -247,7 +248,7 @@ def validate(
     read_reporting_dates(rows)
     find_duplicates(rows)
 
-    errors = rows.errors.frame(header)
+    errors = with_unknown_metrics(rows.errors.frame(header), rows)
     blank = blank_values(rows)
     warnings += count_warnings(rows, blank, filename)
     warnings += reference_warnings(rows, filename)
@@ -302,6 +303,18 @@ def count_warnings(rows: Rows, blank: int, filename: str) -> list[Problem]:
                 file=filename,
             )
         )
+    kept = int(rows.text_kept.sum())
+    if kept:
+        example = rows.value_text.values(rows.text_kept)[0]
+        warnings.append(
+            Problem(
+                f"{kept:,} values are text such as '{example}' (a period or a date); they "
+                "were kept as text and are not scored.",
+                column=rows.columns["value"],
+                severity="warning",
+                file=filename,
+            )
+        )
     if rows.identical_duplicates:
         warnings.append(
             Problem(
@@ -312,6 +325,32 @@ def count_warnings(rows: Rows, blank: int, filename: str) -> list[Problem]:
             )
         )
     return warnings
+
+
+def with_unknown_metrics(errors: pd.DataFrame, rows: Rows) -> pd.DataFrame:
+    """``errors`` headed, on the header row, by one error per methodology naming every
+    metric id of the file its catalogue does not know, and how to add them."""
+    unknown = rows.unknown_metric & (rows.row_methodology >= 0)
+    if not unknown.any():
+        return errors
+    methodology = np.asarray(rows.methodologies, dtype=object).take(rows.row_methodology[unknown])
+    found = pd.DataFrame({"methodology": methodology, "metric_id": rows.metric_id.values(unknown)})
+    heads = []
+    for name, ids in found.groupby("methodology", sort=True)["metric_id"]:
+        listed = sorted(set(ids))
+        heads.append(
+            {
+                ROW: 1,
+                "column": rows.columns["metric_id"],
+                "value": ", ".join(listed),
+                "message": (
+                    f"{len(listed)} metric id{'s' if len(listed) != 1 else ''} of this file "
+                    f"{'are' if len(listed) != 1 else 'is'} not in the {name} catalogue: "
+                    f"{', '.join(listed)}." + ADD_METRICS.format(methodology=name)
+                ),
+            }
+        )
+    return pd.concat([pd.DataFrame(heads), errors], ignore_index=True)
 
 
 def stored_rows(rows: Rows) -> pd.DataFrame:

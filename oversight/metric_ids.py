@@ -21,5 +21,13 @@ PUBLISHED_DOMAIN_RE = r"^OF4[01]\d\d$"
 # The league-table rank NHS England publishes in the Rank column of the OF5002 (average
 # score) row, kept as a published result under this id (inferred from the published files).
 PUBLISHED_RANK_ID = "NHSE_RANK"
+# The rest of a row of NHS England's league-table file, kept as published results too: the
+# likely ranges of the average score and of the rank, and the financial deficit flag as
+# published (never our override flag: a league table never changes our results).
+PUBLISHED_AVERAGE_LOW_ID = "NHSE_AVG_LOW"
+PUBLISHED_AVERAGE_HIGH_ID = "NHSE_AVG_HIGH"
+PUBLISHED_RANK_LOW_ID = "NHSE_RANK_LOW"
+PUBLISHED_RANK_HIGH_ID = "NHSE_RANK_HIGH"
+PUBLISHED_DEFICIT_ID = "NHSE_DEFICIT"
 # Stored inputs that are not metrics of a methodology (read by earned autonomy instead).
 NOT_ENGINE_INPUTS = frozenset({CQC_OVERALL_ID})

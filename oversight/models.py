@@ -541,6 +541,15 @@ class UploadFormat(models.TextChoices):
     TEMPLATE = "template", "Template (org_code, metric_id, period, value)"
 
 
+# The formats an upload may be in: the model's two, and NHS England's league table, named
+# here rather than in the fields' choices (a choice added there is a schema change).
+UPLOAD_FORMAT_CHOICES = [*UploadFormat.choices, ("league", "NHS England league table")]
+
+
+def upload_format_label(slug: str) -> str:
+    return dict(UPLOAD_FORMAT_CHOICES).get(slug, slug)
+
+
 class MetricUpload(models.Model):
     """One metric file as it was received, and what became of it.
 

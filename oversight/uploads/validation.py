@@ -39,6 +39,7 @@ from .checks import (
     read_reporting_dates,
 )
 from .coded import Coded, objects
+from .league import LEAGUE, LEAGUE_COLUMNS, LEAGUE_OPTIONAL, LEAGUE_REQUIRED, check_league
 from .names import reference_warnings
 from .problems import FileRejected, Problem
 from .readers import ROW
@@ -130,9 +131,21 @@ FORMATS = {
     ),
 }
 
+FORMATS[LEAGUE] = FileFormat(
+    LEAGUE,
+    "NHS England league table",
+    required=LEAGUE_REQUIRED,
+    optional=LEAGUE_OPTIONAL,
+)
+
 HEADER_SETS = [set(f.required) for f in FORMATS.values()]
-# Every column :func:`validate` reads, in either format (the others are only named).
-USED_COLUMNS = frozenset(c for f in FORMATS.values() for c in f.mapping.values()) | {"Rank"}
+# Every column :func:`validate` reads, in any format (the others are only named).
+USED_COLUMNS = (
+    frozenset(c for f in FORMATS.values() for c in f.mapping.values())
+    | {"Rank"}
+    | set(LEAGUE_COLUMNS)
+    | {"Reporting_date"}
+)
 
 
 @dataclass
@@ -169,6 +182,8 @@ def detect_format(columns: list[str], requested: str = "", filename: str = "") -
                         + ", ".join(FORMATS[TEMPLATE].required)
                         + ", optionally reporting_date, note) or NHS England's NOF data file ("
                         + ", ".join(NHSE_COLUMNS)
+                        + ") or NHS England's league table ("
+                        + ", ".join(LEAGUE_COLUMNS)
                         + f"). Found: {', '.join(present) or 'nothing'}.",
                         row=1,
                         file=filename,
@@ -232,6 +247,11 @@ def validate(
     header = header or [c for c in raw.columns if c != ROW]
     fmt = detect_format(header, requested, filename)
     warnings = _unused_columns(header, fmt, filename)
+    if fmt.slug == LEAGUE:
+        stored, errors, more, blank = check_league(
+            raw, reference, header, allowed=allowed, filename=filename
+        )
+        return Validated(LEAGUE, stored, errors, warnings + more, blank_values=blank)
     rows = Rows.read(raw, fmt.mapping, reference)
     # In this order: a row's problems in one column are listed in the order found.
     check_required(rows)

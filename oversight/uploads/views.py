@@ -13,14 +13,14 @@ from django.views.decorators.http import require_POST
 from core.pages import attempt
 from systems.authorization import Permission, has_permission
 
-from ..models import MetricUpload, ReportingPeriod, UploadFormat
+from ..models import UPLOAD_FORMAT_CHOICES, MetricUpload, ReportingPeriod
 from . import selectors
 from .presenters import UploadPresenter
 from .problems import report_csv
 from .services import UploadRefused, receive_upload, retry_upload, upload_scope
 from .validation import TEMPLATE_COLUMNS
 
-FORMAT_CHOICES = [("", "Work it out from the columns"), *list(UploadFormat.choices)]
+FORMAT_CHOICES = [("", "Work it out from the columns"), *UPLOAD_FORMAT_CHOICES]
 
 
 class UploadForm(forms.Form):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from delegation.models import AgreementCondition, IcbSegment, SegmentSource
@@ -302,3 +303,37 @@ def test_an_icb_metric_set_segments_icbs_and_feeds_the_delegation_condition(
     assert segments["QT1"] == 4
     condition = AgreementCondition.objects.get(agreement=agreement)
     assert condition.in_force
+
+
+def test_the_methodology_admin_page_adds_a_files_metrics(q1_2026, admin_client):
+    methodology = q1_2026.methodology
+    change = admin_client.get(f"/admin/oversight/methodology/{methodology.pk}/change/")
+    url = f"/admin/oversight/methodology/{methodology.pk}/add-metrics-from-file/"
+    assert url in change.content.decode()
+    action = admin_client.post(
+        "/admin/oversight/methodology/",
+        {"action": "add_metrics_from_a_file", "_selected_action": [methodology.pk]},
+    )
+    assert action.status_code == 302 and action["Location"] == url
+    assert admin_client.get(url).status_code == 200
+
+    trusts = open_in(q1_2026, kind=OrganisationKind.TRUST, peer_group="ambulance")[:3]
+    content = new_year_file(trusts, {"OF1210": ("", "", "Patient safety", "", "")})
+    page = admin_client.post(
+        url, {"file": SimpleUploadedFile("bad.csv", content), "reason": "New metric"}
+    )
+    assert page.status_code == 200
+    assert "Row 2, column Metric_description: OF1210 has no Metric_description" in (
+        page.content.decode()
+    )
+    content = new_year_file(
+        trusts, {"OF1210": ("", "Hear and treat rate", "Patient safety", "Flow", "%")}
+    )
+    done = admin_client.post(
+        url, {"file": SimpleUploadedFile("ok.csv", content), "reason": "New metric"}
+    )
+    assert done.status_code == 302
+    added = MetricDefinition.objects.get(methodology=methodology, score_id="OF1210")
+    assert (added.method, added.peer_groups) == ("supplied", ["ambulance"])
+    event = AuditEvent.objects.get(action="methodology.metrics_added")
+    assert (event.reason, event.actor_label) == ("New metric", "admin")

@@ -112,9 +112,14 @@ def check_league(
             "The league table needs its quarter: a column Quarter (or Reporting_date, as in "
             "later releases) holding e.g. 'Q2 2025/26'.",
         )
-    for canonical in ("org_code", "period"):
-        column = rows.org_code if canonical == "org_code" else rows.period_text
-        rows.errors.add(column.eq(""), mapping[canonical], column, "A value is required here.")
+    else:
+        rows.errors.add(
+            rows.period_text.eq(""),
+            mapping["period"],
+            rows.period_text,
+            "A value is required here.",
+        )
+    rows.errors.add(rows.org_code.eq(""), "Trust_code", rows.org_code, "A value is required here.")
     check_periods(rows)
     check_organisations(rows, allowed)
     check_open_in_period(rows)

@@ -203,3 +203,19 @@ def test_a_trust_twice_in_a_quarter_with_different_results_is_refused(q2):
     assert u.status == UploadStatus.INVALID
     assert [(e["row"], e["column"]) for e in u.errors] == [(4, "Trust_code")]
     assert "Duplicate of row 2" in u.errors[0]["message"]
+
+
+def test_a_league_table_without_its_quarter_says_so_and_blank_cells_are_said(q2):
+    org = Organisation.objects.select_related("region").get(code="RHA")
+    row = league_row(org, 1)
+    without = csv_bytes(LEAGUE_COLUMNS[1:], [row[1:]])
+    u = upload(without, "no-quarter.csv")
+    assert u.status == UploadStatus.INVALID and u.detected_format == "league"
+    assert [(e["row"], e["column"]) for e in u.errors] == [(2, "Quarter")]
+    assert "needs its quarter" in u.errors[0]["message"]
+
+    row[LEAGUE_COLUMNS.index("Likely_range_of_rank")] = ""
+    u = upload(league_file(rows=[row]), "blank.csv")
+    assert u.status == UploadStatus.DONE, u.errors
+    assert u.summary["rows"] == 6  # no likely range of rank: nothing stored for it
+    assert any("1 cells are blank" in w["message"] for w in u.warnings)

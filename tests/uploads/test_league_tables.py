@@ -219,3 +219,22 @@ def test_a_league_table_without_its_quarter_says_so_and_blank_cells_are_said(q2)
     assert u.status == UploadStatus.DONE, u.errors
     assert u.summary["rows"] == 6  # no likely range of rank: nothing stored for it
     assert any("1 cells are blank" in w["message"] for w in u.warnings)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "synthetic-league-table-mhc-q2-2025-26.csv",
+        "synthetic-league-table-mhc-q2-2025-26-reporting-date.csv",
+    ],
+)
+def test_the_synthetic_league_table_files_import_as_written(q2, name):
+    u = upload((PUBLISHED.parent / name).read_bytes(), name)
+    assert u.status == UploadStatus.DONE, u.errors[:3]
+    assert u.detected_format == "league" and u.warnings == []
+    assert u.summary["by_period"] == {"Q2 2025/26": 11 * 8}
+    deficit = MetricValue.objects.current().get(
+        organisation__code="R1D", metric_id=PUBLISHED_DEFICIT_ID
+    )
+    assert deficit.value == 1 and deficit.kind == InputKind.PUBLISHED
+    assert not MetricValue.objects.filter(metric_id="OF5004").exists()

@@ -1,7 +1,12 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from systems.admin_base import AuditedAdmin, ReadOnlyAdmin
 from systems.authorization import Permission, has_permission
@@ -32,6 +37,7 @@ from .services import (
     pin_cut_points,
     set_thresholds,
 )
+from .uploads.metric_additions import MetricsNotAdded, add_metrics_from_file
 
 
 class MetricDefinitionInline(admin.TabularInline):
@@ -145,6 +151,70 @@ class MethodologyAdmin(AuditedAdmin):
         "updated_at",
     )
     inlines = [MetricDefinitionInline]
+    actions = ["add_metrics_from_a_file"]
+    change_form_template = "admin/oversight/methodology/change_form.html"
+
+    @admin.action(description="Add metrics from an NHS England file")
+    def add_metrics_from_a_file(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one methodology.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(
+            reverse("admin:oversight_methodology_add_metrics", args=[queryset.get().pk])
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/add-metrics-from-file/",
+                self.admin_site.admin_view(self.add_metrics_view),
+                name="oversight_methodology_add_metrics",
+            ),
+            *super().get_urls(),
+        ]
+
+    def add_metrics_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Add the metrics of an NHS England data file the methodology does not know (as
+        supplied scores, audited with the reason given); every problem listed otherwise."""
+        methodology = get_object_or_404(Methodology, pk=pk)
+        if not self.has_change_permission(request, methodology):
+            raise PermissionDenied
+        form = AddMetricsForm(request.POST or None, request.FILES or None)
+        problems: list = []  # Problems, or the refusal's message when it has none
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                added = add_metrics_from_file(
+                    methodology=methodology,
+                    content=upload.read(),
+                    filename=upload.name,
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except MetricsNotAdded as exc:
+                problems = list(exc.problems) or [exc.message]
+                form.add_error(None, exc.message if not exc.problems else "Nothing was added.")
+            else:
+                self.message_user(
+                    request,
+                    f"Added {', '.join(added.score_ids)} to {methodology.slug} as supplied "
+                    "scores. Upload the file again to import it.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:oversight_methodology_change", args=[methodology.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Add metrics to {methodology.slug} from an NHS England file",
+            "methodology": methodology,
+            "opts": self.model._meta,
+            "form": form,
+            "problems": problems,
+        }
+        return TemplateResponse(
+            request, "admin/oversight/methodology/add_metrics_from_file.html", context
+        )
 
     @admin.display(description="thresholds")
     def thresholds_text(self, obj: Methodology) -> str:
@@ -159,6 +229,13 @@ class MethodologyAdmin(AuditedAdmin):
                 reason=form.cleaned_data["thresholds_reason"],
                 actor=request.user,
             )
+
+
+class AddMetricsForm(forms.Form):
+    file = forms.FileField(help_text="NHS England's NOF data file (CSV or .xlsx).")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), help_text="Recorded in the audit log."
+    )
 
 
 @admin.register(MetricDefinition)

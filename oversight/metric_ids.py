@@ -22,5 +22,13 @@ PUBLISHED_DOMAIN_RE = r"^OF4[01]\d\d$"
 # segment) row, kept as a published result under this id (checked against NHS England's
 # published mental health and community file: segment first, then average, like ours).
 PUBLISHED_RANK_ID = "NHSE_RANK"
+# The rest of a row of NHS England's league-table file, kept as published results too: the
+# likely ranges of the average score and of the rank, and the financial deficit flag as
+# published (never our override flag: a league table never changes our results).
+PUBLISHED_AVERAGE_LOW_ID = "NHSE_AVG_LOW"
+PUBLISHED_AVERAGE_HIGH_ID = "NHSE_AVG_HIGH"
+PUBLISHED_RANK_LOW_ID = "NHSE_RANK_LOW"
+PUBLISHED_RANK_HIGH_ID = "NHSE_RANK_HIGH"
+PUBLISHED_DEFICIT_ID = "NHSE_DEFICIT"
 # Stored inputs that are not metrics of a methodology (read by earned autonomy instead).
 NOT_ENGINE_INPUTS = frozenset({CQC_OVERALL_ID})

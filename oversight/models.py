@@ -590,97 +590,6 @@ class OrganisationAssessment(models.Model):
         return f"org {self.organisation_id} in run {self.run_id}: segment {self.final_segment}"
 
 
-class UploadStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
-    VALIDATING = "validating", "Validating"
-    INVALID = "invalid", "Rejected: the file has errors"
-    IMPORTED = "imported", "Imported"
-    RECOMPUTING = "recomputing", "Recomputing segments"
-    DONE = "done", "Done"
-    DUPLICATE = "duplicate", "Already imported"
-    FAILED = "failed", "Failed"
-
-
-UPLOAD_IN_PROGRESS = (
-    UploadStatus.RECEIVED,
-    UploadStatus.VALIDATING,
-    UploadStatus.IMPORTED,
-    UploadStatus.RECOMPUTING,
-)
-
-
-class UploadFormat(models.TextChoices):
-    NHSE = "nhse", "NHS England NOF data file"
-    TEMPLATE = "template", "Template (org_code, metric_id, period, value)"
-
-
-class MetricUpload(models.Model):
-    """One metric file as it was received, and what became of it.
-
-    The file is kept as received (``file``) with its SHA-256; content already imported is
-    recognised and not imported twice. Values it brought in point back to it.
-    """
-
-    file = models.FileField(upload_to="uploads/%Y/%m/")
-    original_name = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64, db_index=True)
-    size_bytes = models.BigIntegerField()
-    requested_format = models.CharField(max_length=10, choices=UploadFormat.choices, blank=True)
-    detected_format = models.CharField(max_length=10, choices=UploadFormat.choices, blank=True)
-    file_type = models.CharField(max_length=5, blank=True, help_text="csv or xlsx")
-    encoding = models.CharField(max_length=20, blank=True)
-    sheet_name = models.CharField(max_length=100, blank=True)
-    status = models.CharField(
-        max_length=12, choices=UploadStatus.choices, default=UploadStatus.RECEIVED
-    )
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Per cent of the stage.")
-    stage_detail = models.CharField(max_length=300, blank=True)
-    row_count = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
-    warnings = models.JSONField(default=list, blank=True)
-    summary = models.JSONField(default=dict, blank=True)
-    periods = models.ManyToManyField(ReportingPeriod, blank=True, related_name="uploads")
-    runs = models.ManyToManyField("SegmentationRun", blank=True, related_name="uploads")
-    failure_reason = models.TextField(blank=True)
-    duplicate_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    segment_after_import = models.BooleanField(default=True)
-    allowed_codes = models.JSONField(
-        null=True,
-        blank=True,
-        help_text="The organisation codes the uploader may upload for (blank: any).",
-    )
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    uploaded_by_label = models.CharField(max_length=150)
-    via = models.CharField(max_length=10, default="web", help_text="web, api or command")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    imported_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["sha256"],
-                condition=Q(imported_at__isnull=False),
-                name="content_imported_once",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"Upload {self.pk} {self.original_name} ({self.get_status_display()})"
-
-    @property
-    def in_progress(self) -> bool:
-        return self.status in UPLOAD_IN_PROGRESS
-
-
 class Notification(models.Model):
     """An in-app notice for one person (also sent by email)."""
 
@@ -702,6 +611,7 @@ class Notification(models.Model):
         return self.subject
 
 
+# The upload models belong to this app too, in the uploads package.
 # Earned autonomy's models belong to this app (label "oversight") but live in their own
 # module; importing them here registers them with Django (docs/adr/0013).
 from .autonomy.models import (  # noqa: E402, F401
@@ -717,4 +627,12 @@ from .autonomy.models import (  # noqa: E402, F401
     GrantStatus,
     OversightAction,
     SupportLevel,
+)
+from .uploads.models import (  # noqa: E402, F401
+    UPLOAD_FORMAT_CHOICES,
+    UPLOAD_IN_PROGRESS,
+    MetricUpload,
+    UploadFormat,
+    UploadStatus,
+    upload_format_label,
 )

@@ -118,11 +118,10 @@ def _freedoms(preview: Preview, seen: set[int] | None) -> None:
     """Live grants whose freedom the provisional results would no longer support, and
     freedoms they would make an organisation eligible for."""
     icb_segments = {icb_id: row.segment for icb_id, row in current_icb_segments().items()}
-    icb_segments.update(
-        OrganisationAssessment.objects.filter(
-            run=preview.run, organisation__kind=OrganisationKind.ICB, final_segment__isnull=False
-        ).values_list("organisation_id", "final_segment")
-    )
+    for icb_id, segment in OrganisationAssessment.objects.filter(
+        run=preview.run, organisation__kind=OrganisationKind.ICB, final_segment__isnull=False
+    ).values_list("organisation_id", "final_segment"):
+        icb_segments[icb_id] = int(segment or 0)
     facts = facts_for(preview.run, icb_segments)
     for freedom in Freedom.objects.filter(active=True):
         spec = spec_of(freedom)

@@ -68,11 +68,7 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
     methodology = period.methodology
     metric_rows = list(methodology.metrics.order_by("position"))
     spec = MethodologySpec.from_dict(methodology.as_document(metric_rows))
-    if (
-        spec.segmentation_method == "fixed"
-        and spec.thresholds is None
-        and not period.pinned_cut_points
-    ):
+    if spec.segmentation_method == "fixed" and not (spec.thresholds or period.pinned_cut_points):
         raise MethodologyNotReady(
             f"{spec.slug} has no fixed thresholds set and {period.label} has no pinned cut "
             f"points; run `manage.py set_thresholds --methodology {spec.slug} T1 T2 T3 "
@@ -125,8 +121,7 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
         replicates=replicates,
     )
     methodology_fp = methodology.fingerprint(metric_rows)
-    digest = hashlib.sha256()
-    for part in (
+    inputs_fp = _fingerprint(
         methodology_fp,
         json.dumps(sorted(map(_canonical, values))),
         json.dumps(sorted(map(_canonical, scores))),
@@ -136,10 +131,7 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
         json.dumps(period.frozen_cut_points),
         json.dumps(orgs.values.tolist()),
         str(replicates if replicates is not None else spec.replicates),
-    ):
-        digest.update(part.encode())
-        digest.update(b"\x00")
-    inputs_fp = digest.hexdigest()
+    )
     # The seed follows from the inputs, so a re-run on unchanged inputs is identical.
     inputs.seed = int(inputs_fp[:8], 16)
     return PreparedRun(
@@ -150,6 +142,15 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
         {c: pk for pk, c in code_of.items()},
         current.aggregate(as_at=Max("recorded_at"))["as_at"],
     )
+
+
+def _fingerprint(*parts: str) -> str:
+    """A digest of everything a run's results depend on."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
 
 
 def _canonical(row: tuple) -> list:

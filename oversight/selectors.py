@@ -219,36 +219,41 @@ def explain(
     )
     if assessment.segmented and assessment.average_score is not None and cut_points:
         explanation.boundaries = boundary_distances(assessment.average_score, cut_points[0])
-        frame = pd.DataFrame(
-            [
-                {
-                    "metric_id": r.metric_id,
-                    "score": r.score,
-                    "rank": r.rank,
-                    "pool_size": r.pool_size,
-                    "method": r.method,
-                    "low": r.low,
-                    "high": r.high,
-                    "weight": r.weight,
-                    "included": r.included,
-                    "status": r.status,
-                    "domain": r.domain,
-                }
-                for r in rows
-            ]
-        )
-        if len(frame):
-            top_rows = leverage(frame, top=top)
-            explanation.leverage = [
-                {
-                    **rec,
-                    "name": definitions[rec["metric_id"]].name
-                    if rec["metric_id"] in definitions
-                    else "",
-                }
-                for rec in top_rows.to_dict("records")
-            ]
+        explanation.leverage = _leverage(rows, definitions, top)
     return explanation
+
+
+def _leverage(
+    rows: list[MetricScore], definitions: Mapping[str, MetricDefinition], top: int
+) -> list[dict[str, Any]]:
+    """The metrics whose improvement would move the average most (see engine.explain)."""
+    frame = pd.DataFrame(
+        [
+            {
+                "metric_id": r.metric_id,
+                "score": r.score,
+                "rank": r.rank,
+                "pool_size": r.pool_size,
+                "method": r.method,
+                "low": r.low,
+                "high": r.high,
+                "weight": r.weight,
+                "included": r.included,
+                "status": r.status,
+                "domain": r.domain,
+            }
+            for r in rows
+        ]
+    )
+    if not len(frame):
+        return []
+    return [
+        {
+            **rec,
+            "name": definitions[rec["metric_id"]].name if rec["metric_id"] in definitions else "",
+        }
+        for rec in leverage(frame, top=top).to_dict("records")
+    ]
 
 
 def partial_pool_scores(run: SegmentationRun) -> dict[int, list[str]]:

@@ -17,7 +17,7 @@ from api.permissions import HasPermission
 from api.viewsets import ConditionalListMixin
 from systems.authorization import Permission
 
-from ..models import MetricUpload, ReportingPeriod, UploadFormat, period_slug
+from ..models import UPLOAD_FORMAT_CHOICES, MetricUpload, ReportingPeriod, period_slug
 from ..selectors import NoResults, UnknownRun, run_for
 from . import selectors
 from .metric_comparison import CAUSES, metric_comparison
@@ -80,7 +80,7 @@ class UploadSerializer(serializers.ModelSerializer):
 class UploadCreateSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A CSV or XLSX metric file.")
     format = serializers.ChoiceField(
-        choices=[("", "Detect"), *list(UploadFormat.choices)], required=False, default=""
+        choices=[("", "Detect"), *UPLOAD_FORMAT_CHOICES], required=False, default=""
     )
     segment = serializers.BooleanField(
         required=False, default=True, help_text="Segment the affected periods after import."

@@ -26,7 +26,6 @@ from ..metric_ids import (
     PUBLISHED_IDS,
 )
 from .coded import Coded, Errors, at, combine, objects
-from .problems import Problem
 from .readers import ROW
 
 SCORE_RANGE = (1.0, 4.0)  # a supplied score; 0 is NHS England's "no score"
@@ -43,9 +42,23 @@ NO = {"0", "0.0", "no", "n", "false"}
 
 LABEL_RE = re.compile(r"^Q([1-4])\s*(\d{4})\s*[/-]\s*(\d{2})$", re.IGNORECASE)
 SLUG_RE = re.compile(r"^(\d{4})-(\d{2})-q([1-4])$", re.IGNORECASE)
+# Text NHS England writes where a number might be expected: a period or a date, such as
+# "Month 12 2025/26", "Q4 2024-25", "2024/25", "Jun-25" or "June 2025". Kept as text.
+PERIOD_TEXT_RE = re.compile(
+    r"^((month|m)\s*\d{1,2}|q[1-4]|quarter\s*[1-4]"
+    r"|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}[\s-])?"
+    r"\s*\d{2,4}([/-]\d{2})?$",
+    re.IGNORECASE,
+)
 
 UNKNOWN_METRIC = (
-    "Unknown metric: not in {where}, nor one of NHS England's result identifiers (OF4xxx, OF50xx)."
+    "Unknown metric: not in {where}, nor one of NHS England's result identifiers (OF4xxx, "
+    "OF50xx).{remedy}"
+)
+ADD_METRICS = (
+    " To add the file's new metrics to {methodology}, run `manage.py add_metrics_from_file "
+    "--methodology {methodology} FILE --reason …` or use 'Add metrics from an NHS England "
+    "file' on the methodology's admin page."
 )
 SCORE_OUT_OF_RANGE = "A score must be from 1 to 4 (or 0 for no score)."
 
@@ -109,6 +122,7 @@ class Rows:
     unknown_metric: np.ndarray = field(init=False)
     # check_values
     number: np.ndarray = field(init=False)
+    text_kept: np.ndarray = field(init=False)
     has_number: np.ndarray = field(init=False)
     blank: np.ndarray = field(init=False)
     outside_scores: np.ndarray = field(init=False)
@@ -187,7 +201,9 @@ def check_periods(rows: Rows) -> None:
         unknown_period,
         column,
         rows.period_text,
-        f"This period does not exist here; the periods are: {known_labels}.",
+        f"This period does not exist here; the periods are: {known_labels}. A new quarter "
+        "is added to oversight/methodologies/periods.yaml and loaded with "
+        "`manage.py load_methodologies`.",
     )
     rows.period_id = at(periods["id"].to_numpy(), rows.period_at, 0)
     methodology_codes, rows.methodologies = pd.factorize(
@@ -310,7 +326,10 @@ def _check_known_metrics(rows: Rows) -> None:
     messages = objects(
         [
             UNKNOWN_METRIC.format(
-                where=f"the {name} catalogue" if name is not None else "any methodology's catalogue"
+                where=f"the {name} catalogue"
+                if name is not None
+                else "any methodology's catalogue",
+                remedy=ADD_METRICS.format(methodology=name) if name is not None else "",
             )
             for name, *_ in rows.pairs
         ]
@@ -367,7 +386,14 @@ def check_values(rows: Rows) -> None:
     rows.number = number = numbers.to_numpy(dtype="float64", na_value=np.nan).take(value_text.codes)
     rows.has_number = has_number = ~np.isnan(number)
     rows.blank = blank = value_text.eq("")
-    not_number = _needs_number(rows) & ~blank & ~has_number
+    # A period or date written as text (e.g. "Month 12 2025/26") is kept as text, not scored.
+    rows.text_kept = (
+        kind.isin([KIND_VALUE, KIND_PUBLISHED])
+        & ~blank
+        & ~has_number
+        & value_text.test(lambda v: bool(PERIOD_TEXT_RE.match(v)))
+    )
+    not_number = _needs_number(rows) & ~blank & ~has_number & ~rows.text_kept
     rows.errors.add(
         not_number,
         column,
@@ -443,7 +469,8 @@ def check_ratings(rows: Rows) -> None:
     value_text, column = rows.value_text, rows.columns["value"]
     is_rating = rows.kind.eq(KIND_RATING)
     rows.stored_kind = rows.row_kind.copy()
-    rows.text_value = Coded.constant("", rows.count)
+    kept, table = rows.text_kept, value_text.table
+    rows.text_value = Coded(np.where(kept, value_text.codes, len(table)), objects([*table, ""]))
     if not is_rating.any():
         return
     as_score = is_rating & rows.has_number
@@ -458,8 +485,12 @@ def check_ratings(rows: Rows) -> None:
     canonical = value_text.per_entry(lambda v: labels.get(v.lower()))
     is_label = np.array([c is not None for c in canonical], dtype=bool).take(value_text.codes)
     rows.text_value = Coded(
-        np.where(as_label & is_label, value_text.codes, len(canonical)),
-        objects([*canonical, ""]),
+        np.where(
+            as_label & is_label,
+            value_text.codes,
+            np.where(kept, len(canonical) + value_text.codes, len(canonical) + len(table)),
+        ),
+        objects([*canonical, *table, ""]),
     )
     unknown_label = as_label & ~is_label
     if unknown_label.any():
@@ -583,50 +614,6 @@ def find_duplicates(rows: Rows) -> None:
     stored[dup_rows[repeat]] = False
 
 
-def reference_warnings(rows: Rows, filename: str) -> list[Problem]:
-    """Names and regions that differ from the reference data (one warning per code)."""
-    warnings: list[Problem] = []
-    columns, raw = rows.columns, rows.raw
-    if "name" not in columns:
-        return warnings
-    known = np.flatnonzero(rows.known_org)
-    firsts = known[~pd.Series(rows.org_code.codes[known]).duplicated().to_numpy()]
-    names = raw[columns["name"]].iloc[firsts].to_numpy(dtype=object)
-    regions = raw[columns["region"]].iloc[firsts].to_numpy(dtype=object)
-    orgs = rows.reference.organisations
-    for code, name, region, row in zip(
-        rows.org_code.values(firsts), names, regions, rows.row_numbers[firsts], strict=True
-    ):
-        name, region = _strip(name), _strip(region)
-        expected = orgs.at[code, "name"]
-        if name and _fold(name) != _fold(expected):
-            warnings.append(
-                Problem(
-                    f"{code}: the file's name '{name}' differs from the reference name "
-                    f"'{expected}'; the reference organisation is used.",
-                    row=int(row),
-                    column=columns["name"],
-                    value=name,
-                    severity="warning",
-                    file=filename,
-                )
-            )
-        expected_region = orgs.at[code, "region"]
-        if region and expected_region and _fold(region) != _fold(expected_region):
-            warnings.append(
-                Problem(
-                    f"{code}: the file's region '{region}' differs from the reference region "
-                    f"'{expected_region}'.",
-                    row=int(row),
-                    column=columns["region"],
-                    value=region,
-                    severity="warning",
-                    file=filename,
-                )
-            )
-    return warnings
-
-
 # --- Small helpers --------------------------------------------------------------------------
 
 
@@ -680,7 +667,3 @@ def _bound(x: float) -> str:
 
 def _bound_or_any(x: float) -> str:
     return "any" if x != x else _bound(x)
-
-
-def _fold(text: str) -> str:
-    return " ".join(str(text).lower().replace("&", "and").split())

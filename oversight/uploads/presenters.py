@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import MetricUpload, UploadStatus
+from ..models import MetricUpload, UploadStatus, upload_format_label
 from .services import is_stalled
 
 TAGS = {
@@ -113,7 +113,7 @@ class UploadPresenter:
     @property
     def format_label(self) -> str:
         fmt = self.upload.detected_format or self.upload.requested_format
-        return self.upload.get_detected_format_display() if fmt else "Not yet known"
+        return upload_format_label(self.upload.detected_format) if fmt else "Not yet known"
 
     @property
     def read_from(self) -> str:

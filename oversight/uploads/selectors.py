@@ -14,7 +14,15 @@ from django.db.models import QuerySet
 from systems.authorization import is_national, visible_organisations
 from systems.models import Organisation
 
-from ..metric_ids import CQC_OVERALL_ID, PUBLISHED_RANK_ID
+from ..metric_ids import (
+    CQC_OVERALL_ID,
+    PUBLISHED_AVERAGE_HIGH_ID,
+    PUBLISHED_AVERAGE_LOW_ID,
+    PUBLISHED_DEFICIT_ID,
+    PUBLISHED_RANK_HIGH_ID,
+    PUBLISHED_RANK_ID,
+    PUBLISHED_RANK_LOW_ID,
+)
 from ..models import (
     InputKind,
     MetricDefinition,
@@ -34,7 +42,20 @@ COMPARED = [
     ("adjusted_segment", "Adjusted segment", "OF5000"),
     ("final_segment", "Final segment", "OF5005"),
     ("league_rank", "League-table rank", PUBLISHED_RANK_ID),
+    ("financial_override", "Financial override (in deficit)", PUBLISHED_DEFICIT_ID),
 ]
+# Shown beside ours, not compared (each side's bootstrap draws its own replicates):
+# (name, label, low field, high field); the published ids of the fields below.
+RANGES = [
+    ("average_range", "Likely range of average score", "average_range_low", "average_range_high"),
+    ("rank_range", "Likely range of rank", "rank_range_low", "rank_range_high"),
+]
+RANGE_IDS = {
+    PUBLISHED_AVERAGE_LOW_ID: "average_range_low",
+    PUBLISHED_AVERAGE_HIGH_ID: "average_range_high",
+    PUBLISHED_RANK_LOW_ID: "rank_range_low",
+    PUBLISHED_RANK_HIGH_ID: "rank_range_high",
+}
 
 
 def uploads_for(user: Any) -> QuerySet[MetricUpload]:
@@ -68,7 +89,8 @@ class ComparedRow:
 
     @property
     def cells(self) -> list[tuple[str, Any, Any, bool]]:
-        """(label, ours, published, differs) per compared value, averages to 2 dp."""
+        """(label, ours, published, differs) per compared value, averages to 2 dp, then
+        the likely ranges (shown, not compared)."""
         return [
             (
                 label,
@@ -77,13 +99,28 @@ class ComparedRow:
                 name in self.differences,
             )
             for name, label, _ in COMPARED
+        ] + [
+            (label, _range(self.ours, low, high), _range(self.theirs, low, high), False)
+            for _, label, low, high in RANGES
         ]
 
 
 def _shown(name: str, value: Any) -> Any:
     if value is not None and name == "average_score":
         return f"{value:.2f}"
+    if value is not None and name == "financial_override":
+        return "Yes" if value else "No"
     return value
+
+
+def _range(values: dict[str, Any], low: str, high: str) -> str | None:
+    """A likely range written as NHS England writes it, 'a to b'."""
+    a, b = values.get(low), values.get(high)
+    if a is None or b is None:
+        return None
+    if low.startswith("rank"):
+        return f"{int(a)} to {int(b)}"
+    return f"{a:.2f} to {b:.2f}"
 
 
 @dataclass
@@ -110,11 +147,15 @@ class Reconciliation:
         header = ["org_code", "org_name", "peer_group"]
         for name, _, _ in COMPARED:
             header += [f"ours_{name}", f"published_{name}"]
+        for name, _, _, _ in RANGES:
+            header += [f"ours_{name}", f"published_{name}"]
         writer.writerow([*header, "differences"])
         for row in self.rows:
             line = [row.code, row.name, row.peer_group]
             for name, _, _ in COMPARED:
                 line += [_blank(row.ours.get(name)), _blank(row.theirs.get(name))]
+            for _, _, low, high in RANGES:
+                line += [_blank(_range(row.ours, low, high)), _blank(_range(row.theirs, low, high))]
             writer.writerow([*line, "; ".join(row.differences)])
         return buffer.getvalue()
 
@@ -129,7 +170,7 @@ def reconciliation(
     """Our results (the period's published run, or run ``run_id``) beside NHS England's
     published results, organisation by organisation; a difference is any compared value
     that is not equal (averages to 2 dp) or present on one side only."""
-    published_ids = [pid for _, _, pid in COMPARED]
+    published_ids = [pid for _, _, pid in COMPARED] + list(RANGE_IDS)
     theirs: dict[int, dict[str, Any]] = {}
     names: dict[int, tuple[str, str, str]] = {}
     for value in (
@@ -139,9 +180,14 @@ def reconciliation(
     ):
         org = value.organisation
         names[org.pk] = (org.code, org.name, org.peer_group)
+        if value.metric_id in RANGE_IDS:
+            theirs.setdefault(org.pk, {})[RANGE_IDS[value.metric_id]] = value.value
+            continue
         field_name = next(n for n, _, pid in COMPARED if pid == value.metric_id)
         number = value.value or None  # NHS England writes 0 for "none"
-        if number is not None and field_name != "average_score":
+        if field_name == "financial_override":
+            number = None if value.value is None else bool(value.value)
+        elif number is not None and field_name != "average_score":
             number = int(number)
         theirs.setdefault(org.pk, {})[field_name] = number
     ours: dict[int, dict[str, Any]] = {}
@@ -159,6 +205,11 @@ def reconciliation(
                 "adjusted_segment": a.adjusted_segment,
                 "final_segment": a.final_segment,
                 "league_rank": a.league_rank,
+                "financial_override": a.financial_override,
+                "average_range_low": a.average_range_low,
+                "average_range_high": a.average_range_high,
+                "rank_range_low": a.rank_range_low,
+                "rank_range_high": a.rank_range_high,
             }
     rows = []
     for org_id, (code, name, peer_group) in names.items():

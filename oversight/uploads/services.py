@@ -40,7 +40,7 @@ from .problems import FileRejected, Problem
 from .readers import ROW, Limits, read_table
 from .selectors import reference_data
 from .storage import store_rows
-from .validation import HEADER_SETS, USED_COLUMNS, validate
+from .validation import HEADER_SETS, LEAGUE, USED_COLUMNS, validate
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +191,16 @@ def process_upload(*, upload_id: int, actor: Actor = "celery: process_upload") -
     try:
         if upload.imported_at is None and not _validate_and_import(upload, actor):
             return upload
-        if upload.segment_after_import:
+        if upload.detected_format == LEAGUE:
+            # NHS England's published results: stored beside ours, never recomputed from.
+            _set(
+                upload,
+                status=UploadStatus.DONE,
+                progress=100,
+                finished_at=timezone.now(),
+                stage_detail="NHS England's published results stored; our results are unchanged",
+            )
+        elif upload.segment_after_import:
             _recompute(upload, actor)
         else:
             _set(upload, status=UploadStatus.DONE, progress=100, finished_at=timezone.now())

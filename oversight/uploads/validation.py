@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..metric_ids import PUBLISHED_RANK_ID
 from .checks import (
+    ADD_METRICS,
     KIND_PUBLISHED,
     Reference,
     Rows,
@@ -36,9 +37,10 @@ from .checks import (
     classify_metrics,
     find_duplicates,
     read_reporting_dates,
-    reference_warnings,
 )
 from .coded import Coded, objects
+from .league import LEAGUE, LEAGUE_COLUMNS, LEAGUE_OPTIONAL, LEAGUE_REQUIRED, check_league
+from .names import reference_warnings
 from .problems import FileRejected, Problem
 from .readers import ROW
 
@@ -129,9 +131,21 @@ FORMATS = {
     ),
 }
 
+FORMATS[LEAGUE] = FileFormat(
+    LEAGUE,
+    "NHS England league table",
+    required=LEAGUE_REQUIRED,
+    optional=LEAGUE_OPTIONAL,
+)
+
 HEADER_SETS = [set(f.required) for f in FORMATS.values()]
-# Every column :func:`validate` reads, in either format (the others are only named).
-USED_COLUMNS = frozenset(c for f in FORMATS.values() for c in f.mapping.values()) | {"Rank"}
+# Every column :func:`validate` reads, in any format (the others are only named).
+USED_COLUMNS = (
+    frozenset(c for f in FORMATS.values() for c in f.mapping.values())
+    | {"Rank"}
+    | set(LEAGUE_COLUMNS)
+    | {"Reporting_date"}
+)
 
 
 @dataclass
@@ -168,6 +182,8 @@ def detect_format(columns: list[str], requested: str = "", filename: str = "") -
                         + ", ".join(FORMATS[TEMPLATE].required)
                         + ", optionally reporting_date, note) or NHS England's NOF data file ("
                         + ", ".join(NHSE_COLUMNS)
+                        + ") or NHS England's league table ("
+                        + ", ".join(LEAGUE_COLUMNS)
                         + f"). Found: {', '.join(present) or 'nothing'}.",
                         row=1,
                         file=filename,
@@ -231,6 +247,11 @@ def validate(
     header = header or [c for c in raw.columns if c != ROW]
     fmt = detect_format(header, requested, filename)
     warnings = _unused_columns(header, fmt, filename)
+    if fmt.slug == LEAGUE:
+        stored, errors, more, blank = check_league(
+            raw, reference, header, allowed=allowed, filename=filename
+        )
+        return Validated(LEAGUE, stored, errors, warnings + more, blank_values=blank)
     rows = Rows.read(raw, fmt.mapping, reference)
     # In this order: a row's problems in one column are listed in the order found.
     check_required(rows)
@@ -247,7 +268,7 @@ def validate(
     read_reporting_dates(rows)
     find_duplicates(rows)
 
-    errors = rows.errors.frame(header)
+    errors = with_unknown_metrics(rows.errors.frame(header), rows)
     blank = blank_values(rows)
     warnings += count_warnings(rows, blank, filename)
     warnings += reference_warnings(rows, filename)
@@ -302,6 +323,18 @@ def count_warnings(rows: Rows, blank: int, filename: str) -> list[Problem]:
                 file=filename,
             )
         )
+    kept = int(rows.text_kept.sum())
+    if kept:
+        example = rows.value_text.values(rows.text_kept)[0]
+        warnings.append(
+            Problem(
+                f"{kept:,} values are text such as '{example}' (a period or a date); they "
+                "were kept as text and are not scored.",
+                column=rows.columns["value"],
+                severity="warning",
+                file=filename,
+            )
+        )
     if rows.identical_duplicates:
         warnings.append(
             Problem(
@@ -312,6 +345,32 @@ def count_warnings(rows: Rows, blank: int, filename: str) -> list[Problem]:
             )
         )
     return warnings
+
+
+def with_unknown_metrics(errors: pd.DataFrame, rows: Rows) -> pd.DataFrame:
+    """``errors`` headed, on the header row, by one error per methodology naming every
+    metric id of the file its catalogue does not know, and how to add them."""
+    unknown = rows.unknown_metric & (rows.row_methodology >= 0)
+    if not unknown.any():
+        return errors
+    methodology = np.asarray(rows.methodologies, dtype=object).take(rows.row_methodology[unknown])
+    found = pd.DataFrame({"methodology": methodology, "metric_id": rows.metric_id.values(unknown)})
+    heads = []
+    for name, ids in found.groupby("methodology", sort=True)["metric_id"]:
+        listed = sorted(set(ids))
+        heads.append(
+            {
+                ROW: 1,
+                "column": rows.columns["metric_id"],
+                "value": ", ".join(listed),
+                "message": (
+                    f"{len(listed)} metric id{'s' if len(listed) != 1 else ''} of this file "
+                    f"{'are' if len(listed) != 1 else 'is'} not in the {name} catalogue: "
+                    f"{', '.join(listed)}." + ADD_METRICS.format(methodology=name)
+                ),
+            }
+        )
+    return pd.concat([pd.DataFrame(heads), errors], ignore_index=True)
 
 
 def stored_rows(rows: Rows) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from core.pages import attempt
 from systems.authorization import Permission, has_permission
 
-from ..models import MetricUpload, ReportingPeriod, SegmentationRun, UploadFormat
+from ..models import UPLOAD_FORMAT_CHOICES, MetricUpload, ReportingPeriod, SegmentationRun
 from ..selectors import NoResults, UnknownRun, run_for
 from . import selectors
 from .metric_comparison import metric_comparison
@@ -22,7 +22,7 @@ from .problems import report_csv
 from .services import UploadRefused, receive_upload, retry_upload, upload_scope
 from .validation import TEMPLATE_COLUMNS
 
-FORMAT_CHOICES = [("", "Work it out from the columns"), *list(UploadFormat.choices)]
+FORMAT_CHOICES = [("", "Work it out from the columns"), *UPLOAD_FORMAT_CHOICES]
 
 
 class UploadForm(forms.Form):

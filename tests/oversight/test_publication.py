@@ -70,9 +70,7 @@ def _analyst_upload(period: ReportingPeriod):
     sample = Trust.objects.get(code="RHA")
     icb = sample.host_icb_on(period.end_date)
     analyst = _person("analyst", Role.ICB_ANALYST, icb=icb)
-    own = sorted(
-        t.code for t in Trust.objects.all() if t.host_icb_on(period.end_date) == icb
-    )[:3]
+    own = sorted(t.code for t in Trust.objects.all() if t.host_icb_on(period.end_date) == icb)[:3]
     worst = {"OF0082": "19.5", "OF0061": "1.0", "OF0084": "1.0", "OF0086": "45"}
     content = template_file(
         [[code, metric, period.label, value] for code in own for metric, value in worst.items()]
@@ -87,7 +85,7 @@ def test_an_analysts_upload_changes_no_official_position(published):
     before = _official_state(q2)
     assert before["frozen"] is not None  # the published run's cut points are kept
 
-    analyst, icb, own, upload = _analyst_upload(q2)
+    analyst, _icb, own, upload = _analyst_upload(q2)
     assert upload.status == "done", upload.errors
     assert _official_state(q2) == before
 
@@ -111,7 +109,7 @@ def test_an_analysts_upload_changes_no_official_position(published):
 def test_publishing_applies_the_consequences_once_and_notifies_once(published):
     q2 = published
     national = _person("director", Role.NATIONAL)
-    _, _, own, _ = _analyst_upload(q2)
+    _analyst_upload(q2)
     q2.refresh_from_db()
     provisional = q2.latest_run
     moved = {m.code for m in preview_of(provisional).moves}
@@ -178,7 +176,9 @@ def test_pages_and_api_say_which_results_they_show(published, client):
     )
     assert api.status_code == 200
     assert api["X-Results-Run"].startswith(f"id={q2.latest_run_id}; state=provisional")
-    bad = client.get("/api/v1/league-tables/", {"period": q2.slug, "peer_group": "acute", "run": "x"})
+    bad = client.get(
+        "/api/v1/league-tables/", {"period": q2.slug, "peer_group": "acute", "run": "x"}
+    )
     assert bad.status_code == 400 and "run" in bad.json()["errors"][0]["field"]
     assessments = client.get("/api/v1/assessments/", {"period": q2.slug, "run": "provisional"})
     assert {r["run_state"] for r in assessments.json()["results"]} == {"provisional"}

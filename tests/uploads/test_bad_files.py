@@ -374,6 +374,7 @@ def test_every_error_is_listed_at_once(methodologies):
     upload = process_upload(upload_id=received.upload.pk)
     assert upload.status == UploadStatus.INVALID
     assert [(e["row"], e["column"]) for e in upload.errors] == [
+        (1, "metric_id"),  # every unknown metric id of the file, and how to add them
         (2, "org_code"),
         (3, "metric_id"),
         (4, "period"),
@@ -442,14 +443,20 @@ def test_every_error_of_a_row_is_listed_at_once(line, expected, methodologies):
     )
     upload = process_upload(upload_id=received.upload.pk)
     assert upload.status == UploadStatus.INVALID
-    found = [(e["column"], e["value"], e["message"]) for e in upload.errors]
+    # Unknown metric ids of a known period are also listed together on the header row.
+    summary = [e for e in upload.errors if e["row"] == 1]
+    assert [(e["column"], e["value"]) for e in summary] == [
+        (c, v) for c, v, m in expected if m.startswith("Unknown metric: not in the nof")
+    ]
+    assert all("add_metrics_from_file" in e["message"] for e in summary)
+    found = [(e["column"], e["value"], e["message"]) for e in upload.errors if e["row"] != 1]
     assert [(c, v) for c, v, _ in found] == [(c, v) for c, v, _ in expected], found
     for (_, _, message), (_, _, start) in zip(found, expected, strict=True):
         assert message.startswith(start), message
-    assert {(e["file"], e["sheet"], e["row"], e["severity"]) for e in upload.errors} == {
-        ("row.csv", "", 2, "error")
-    }
-    assert upload.error_count == len(expected)
+    assert {(e["file"], e["sheet"], e["row"], e["severity"]) for e in upload.errors} - {
+        ("row.csv", "", 1, "error")
+    } == {("row.csv", "", 2, "error")}
+    assert upload.error_count == len(expected) + len(summary)
     assert MetricValue.objects.count() == 0
 
 

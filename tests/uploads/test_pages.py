@@ -340,4 +340,7 @@ def test_the_reconciliation_table_carries_its_labels_when_stacked(client, analys
             "Adjusted segment",
             "Final segment",
             "League-table rank",
+            "Financial override (in deficit)",
+            "Likely range of average score",
+            "Likely range of rank",
         ]

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oversight.models import UploadFormat, UploadStatus
+from oversight.models import UPLOAD_FORMAT_CHOICES, UploadStatus, upload_format_label
 from oversight.uploads.problems import report_csv
 from oversight.uploads.services import UploadRefused, process_upload, receive_upload
 from systems.actors import SystemActor
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="Path to a .csv or .xlsx file")
         parser.add_argument(
             "--format",
-            choices=[c for c, _ in UploadFormat.choices],
+            choices=[c for c, _ in UPLOAD_FORMAT_CHOICES],
             default="",
             help="Check the columns against this format (default: detect it).",
         )
@@ -70,7 +70,7 @@ class Command(BaseCommand):
             return
         summary = upload.summary
         self.stdout.write(
-            f"Upload {upload.pk}: {path.name} ({upload.get_detected_format_display()}, "
+            f"Upload {upload.pk}: {path.name} ({upload_format_label(upload.detected_format)}, "
             f"{upload.file_type}{', sheet ' + upload.sheet_name if upload.sheet_name else ''}): "
             f"{summary['rows']:,} rows; {summary['created']:,} new values, "
             f"{summary['superseded']:,} replaced, {summary['unchanged']:,} unchanged"

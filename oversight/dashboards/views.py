@@ -18,7 +18,7 @@ from systems.models import PeerGroup
 
 from ..autonomy.services import close_action, confirm_grant
 from ..models import FreedomGrant, OversightAction, RunStatus, SegmentationRun
-from ..preview import preview_of
+from ..preview import Preview, preview_of
 from ..runs import publish_run
 from ..uploads.presenters import UploadPresenter
 from ..uploads.selectors import uploads_for
@@ -66,7 +66,24 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
         delegation=region_summary(pages.icb_ids(mine) or scope.icb_ids()),
     )
     page.context["uploads"] = [UploadPresenter(u) for u in uploads_for(request.user)[:5]]
+    page.context["pending"] = _pending_in(pair, {r["organisation__code"] for r in mine})
     return render_tables(request, "dashboards/region.html", page.context, page.tables, "region")
+
+
+def _pending_in(pair: selectors.PeriodPair, codes: set[str]) -> Preview | None:
+    """Provisional changes awaiting publication for the organisations ``codes`` (the
+    region's), when the period shown has newer results than its published ones."""
+    if pair.provisional or not pair.has_provisional or pair.current is None:
+        return None
+    latest = pair.current.latest_run
+    if latest is None:
+        return None
+    preview = preview_of(latest)
+    preview.moves = [m for m in preview.moves if m.code in codes]
+    preview.freedoms_at_risk = [f for f in preview.freedoms_at_risk if f["code"] in codes]
+    preview.freedoms_eligible = [f for f in preview.freedoms_eligible if f["code"] in codes]
+    preview.moves_elsewhere = 0
+    return preview
 
 
 @login_required

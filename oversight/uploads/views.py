@@ -14,6 +14,7 @@ from core.pages import attempt
 from systems.authorization import Permission, has_permission
 
 from ..models import UPLOAD_FORMAT_CHOICES, MetricUpload, ReportingPeriod, SegmentationRun
+from ..preview import preview_of
 from ..selectors import NoResults, UnknownRun, run_for
 from . import selectors
 from .metric_comparison import metric_comparison
@@ -84,8 +85,18 @@ def _upload(request: HttpRequest, pk: int) -> MetricUpload:
 
 @login_required
 def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An upload's status and, once its periods are segmented, what it changed: the
+    provisional results of each period beside the published ones, within the viewer's
+    scope (counts only beyond it)."""
     upload = _upload(request, pk)
-    return render(request, "uploads/detail.html", {"u": UploadPresenter(upload)})
+    changes = [
+        preview_of(run, request.user)
+        for run in upload.runs.select_related("period").order_by("period__start_date")
+        if run.state != "superseded"
+    ]
+    return render(
+        request, "uploads/detail.html", {"u": UploadPresenter(upload), "changes": changes}
+    )
 
 
 @login_required

@@ -21,7 +21,7 @@ from oversight.models import (
     ReportingPeriod,
     UploadStatus,
 )
-from oversight.runs import run_segmentation
+from oversight.runs import publish_run, run_segmentation
 from oversight.services import pin_cut_points
 from oversight.uploads.metric_additions import MetricsNotAdded, add_metrics_from_file
 from oversight.uploads.services import process_upload, receive_upload
@@ -286,8 +286,10 @@ def test_an_icb_metric_set_segments_icbs_and_feeds_the_delegation_condition(
     pin_cut_points(period=q1_2026, cut_points=(2.0, 2.35, 2.7), reason="t", actor="t")
     imported = upload(content, "again-" + path.name)
     assert imported.status == UploadStatus.DONE, imported.errors[:3]
-    run = ReportingPeriod.objects.get(pk=q1_2026.pk).current_run
+    run = ReportingPeriod.objects.get(pk=q1_2026.pk).latest_run
     assert run is not None and run in imported.runs.all()
+    # Published by the national team, the ICB segments follow with no one recording them.
+    publish_run(run=run, actor="national", reason="2026/27 Q1")
     segments = dict(
         OrganisationAssessment.objects.filter(run=run, segmented=True).values_list(
             "organisation__code", "final_segment"

@@ -39,9 +39,9 @@ def test_the_published_release_imports_both_quarters_with_no_errors(q1, q2):
     assert {w["column"] for w in u.warnings} == {"Trust_name"}
     for period in (q1, q2):
         period.refresh_from_db()
-        assert period.current_run is not None and period.current_run in u.runs.all()
+        assert period.latest_run is not None and period.latest_run in u.runs.all()
         assert (
-            OrganisationAssessment.objects.filter(run=period.current_run, segmented=True)
+            OrganisationAssessment.objects.filter(run=period.latest_run, segmented=True)
             .values("organisation")
             .count()
             == 61

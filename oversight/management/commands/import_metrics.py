@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from oversight.models import UPLOAD_FORMAT_CHOICES, UploadStatus, upload_format_label
+from oversight.runs import PublicationRefused, publish_run
 from oversight.uploads.problems import report_csv
 from oversight.uploads.services import UploadRefused, process_upload, receive_upload
 from systems.actors import SystemActor
@@ -29,8 +30,27 @@ class Command(BaseCommand):
         parser.add_argument(
             "--report", default="", help="Also write the problem report (CSV) to this path."
         )
+        parser.add_argument(
+            "--publish",
+            action="store_true",
+            help=(
+                "Publish the runs this import makes as the periods' official results (NHS "
+                "England's own published file, say), with --reason."
+            ),
+        )
+        parser.add_argument("--reason", default="", help="Why the runs are published.")
 
-    def handle(self, *args, file: str, format: str, no_segment: bool, report: str, **options):
+    def handle(
+        self,
+        *args,
+        file: str,
+        format: str,
+        no_segment: bool,
+        report: str,
+        publish: bool,
+        reason: str,
+        **options,
+    ):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"No such file: {file}")
@@ -81,7 +101,14 @@ class Command(BaseCommand):
             counts = ", ".join(
                 f"segment {k}: {v}" for k, v in run.segment_counts.items() if k.isdigit()
             )
-            self.stdout.write(f"  run {run.pk} for {run.period}: {counts}")
+            if publish and run.state == "provisional":
+                try:
+                    run = publish_run(
+                        run=run, actor=SystemActor("manage.py import_metrics"), reason=reason
+                    )
+                except PublicationRefused as exc:
+                    raise CommandError(str(exc)) from exc
+            self.stdout.write(f"  run {run.pk} for {run.period}: {counts} ({run.state})")
         for note in summary.get("not_segmented", []):
             self.stdout.write(f"  not segmented: {note}")
 

@@ -103,6 +103,7 @@ def main() -> None:
             run = period.latest_run
             assert run is not None and run.state == "provisional", run
             rows = upload.row_count
+            timings = run.timings
 
             started = time.perf_counter()
             publish_run(run=run, actor=national, reason=f"Benchmark round {round_no}")
@@ -117,6 +118,11 @@ def main() -> None:
         )
 
     print(f"national quarter file: {rows:,} rows, {len(content) / 1e6:.1f} MB, NHS England format")
+    print(
+        f"its run: {run.organisation_count} organisations, {run.replicates} bootstrap "
+        f"replicates; engine {timings.get('engine_ms', 0):.0f} ms, store "
+        f"{timings.get('store_ms', 0):.0f} ms"
+    )
     show("upload to provisional results visible (real worker)", uploads, 3.0)
     show("publication with its consequences", publications, 2.0)
 

@@ -4,7 +4,9 @@
 2. full runs with database writes on PostgreSQL (``bench_full_run.py``).
 3. the API under gunicorn with national data beside a trivial JSON view (``bench_api.py``);
 4. a 1,000,000-row NHS England file validated and stored, beside COPY (``bench_ingest.py``);
-5. dashboard pages with national data, server time (``bench_pages.py``).
+5. dashboard pages with national data, server time (``bench_pages.py``);
+6. an upload to provisional results with a real worker, and a publication
+   (``bench_publication.py``).
 """
 
 import subprocess
@@ -19,6 +21,7 @@ for script in (
     "bench_api.py",
     "bench_ingest.py",
     "bench_pages.py",
+    "bench_publication.py",
 ):
     print(f"== {script}", flush=True)
     result = subprocess.run([sys.executable, str(HERE / script)], check=False)

@@ -280,6 +280,9 @@ class MoveSerializer(serializers.Serializer):
     peer_group = serializers.CharField()
     published = serializers.IntegerField(allow_null=True, help_text="Final segment published")
     provisional = serializers.IntegerField(allow_null=True, help_text="Final segment here")
+    cause = serializers.CharField(
+        help_text="Its own data changed, or others' values moved its rank in a shared pool."
+    )
 
 
 class PreviewSerializer(serializers.Serializer):

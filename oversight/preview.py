@@ -23,7 +23,7 @@ from .autonomy.policy import spec_of
 from .autonomy.response import facts_for
 from .cut_points import format_cut_points
 from .engine.autonomy import evaluate
-from .models import OrganisationAssessment, SegmentationRun
+from .models import MetricScore, OrganisationAssessment, SegmentationRun
 
 __all__ = ["Move", "Preview", "preview_of"]
 
@@ -35,6 +35,9 @@ class Move:
     peer_group: str
     published: int | None
     provisional: int | None
+    # Why: "its own data changed", or, when none of its values did, others' values moved
+    # its position in a pool it shares with them (ranks are relative).
+    cause: str = ""
 
     @property
     def worse(self) -> bool:
@@ -103,36 +106,72 @@ def _segments(run_id: int | None) -> dict[int, tuple[str, str, str, int | None]]
 def _moves(preview: Preview, seen: set[int] | None) -> None:
     before = _segments(preview.published.pk if preview.published else None)
     after = _segments(preview.run.pk)
-    for org_id in sorted(set(before) | set(after), key=lambda o: (after.get(o) or before[o])[0]):
+    moved = [
+        o
+        for o in set(before) | set(after)
+        if before.get(o, (0, 0, 0, None))[3] != after.get(o, (0, 0, 0, None))[3]
+    ]
+    own_data = _changed_inputs(preview, moved)
+    for org_id in sorted(moved, key=lambda o: (after.get(o) or before[o])[0]):
         old = before.get(org_id, (None, None, None, None))[3]
         code, name, group, new = after.get(org_id) or (*before[org_id][:3], None)
-        if old == new:
-            continue
         if seen is not None and org_id not in seen:
             preview.moves_elsewhere += 1
             continue
-        preview.moves.append(Move(code, name, group, old, new))
+        cause = (
+            "its own data changed"
+            if org_id in own_data or preview.published is None
+            else "others' values moved its rank in a pool it shares with them"
+        )
+        preview.moves.append(Move(code, name, group, old, new, cause))
+
+
+def _changed_inputs(preview: Preview, org_ids: list[int]) -> set[int]:
+    """Of ``org_ids``, those with a value or supplied score that differs between the
+    published run and this one."""
+    if preview.published is None or not org_ids:
+        return set()
+
+    def inputs(run_id: int) -> dict[tuple[int, str], tuple]:
+        rows = MetricScore.objects.filter(run_id=run_id, organisation_id__in=org_ids)
+        return {
+            (o, m): (v, t, s if st == "supplied" else None)
+            for o, m, v, t, s, st in rows.values_list(
+                "organisation_id", "metric_id", "value", "text", "score", "status"
+            )
+        }
+
+    old, new = inputs(preview.published.pk), inputs(preview.run.pk)
+    return {o for (o, m) in set(old) | set(new) if old.get((o, m)) != new.get((o, m))}
 
 
 def _freedoms(preview: Preview, seen: set[int] | None) -> None:
     """Live grants whose freedom the provisional results would no longer support, and
     freedoms they would make an organisation eligible for."""
-    icb_segments = {icb_id: row.segment for icb_id, row in current_icb_segments().items()}
+    current = {icb_id: row.segment for icb_id, row in current_icb_segments().items()}
+    icb_segments = dict(current)
     for icb_id, segment in OrganisationAssessment.objects.filter(
         run=preview.run, organisation__kind=OrganisationKind.ICB, final_segment__isnull=False
     ).values_list("organisation_id", "final_segment"):
         icb_segments[icb_id] = int(segment or 0)
     facts = facts_for(preview.run, icb_segments)
+    # Only what this run would change: a freedom's eligibility under the published results
+    # is the baseline (a grant already failing its criteria is the region's to decide).
+    published = facts_for(preview.published, current) if preview.published else {}
     for freedom in Freedom.objects.filter(active=True):
         spec = spec_of(freedom)
-        live = {
-            g.organisation_id: g
-            for g in FreedomGrant.objects.filter(freedom=freedom, status__in=LIVE_GRANT)
-        }
+        live = set(
+            FreedomGrant.objects.filter(freedom=freedom, status__in=LIVE_GRANT).values_list(
+                "organisation_id", flat=True
+            )
+        )
         for org_id, f in facts.items():
             if f.kind != spec.applies_to or (seen is not None and org_id not in seen):
                 continue
             result = evaluate(spec, f)
+            was = evaluate(spec, published[org_id]).eligible if org_id in published else None
+            if result.eligible == was:
+                continue
             entry = {"code": f.code, "freedom": freedom.name}
             if org_id in live and not result.eligible:
                 failed = [c.name for c in result.criteria if not c.passed]

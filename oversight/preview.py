@@ -229,7 +229,12 @@ def _cut_points_note(run: SegmentationRun) -> str:
     }
     if not differing:
         return ""
-    recomputed = "; ".join(f"{g}: {t}" for g, t in sorted(differing.items()))
+    shown = set(differing.values())
+    recomputed = (
+        next(iter(shown))
+        if len(shown) == 1
+        else "; ".join(f"{g}: {t}" for g, t in sorted(differing.items()))
+    )
     return (
         f"These results use the cut points kept from the published run ({kept}). The "
         f"quartiles of these averages would be {recomputed}; a national user can pin new "

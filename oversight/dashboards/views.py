@@ -17,6 +17,7 @@ from systems.authorization import Permission, get_visible_organisation_or_404, h
 from systems.models import PeerGroup
 
 from ..autonomy.services import close_action, confirm_grant
+from ..cut_points import format_cut_points
 from ..models import FreedomGrant, OversightAction, RunStatus, SegmentationRun
 from ..preview import Preview, preview_of
 from ..runs import publish_run
@@ -137,6 +138,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "preview": preview_of(run, request.user) if run.state != "published" else None,
         "can_publish": has_permission(request.user, Permission.PUBLISH_RESULTS),
         "replaces": run.period.current_run,
+        "cut_points": format_cut_points(run.cut_points),
     }
     return render(request, "dashboards/run.html", context)
 

@@ -41,9 +41,10 @@ class ConditionalListMixin:
         modified = cached[2] if cached else self.last_modified(request)
         store = getattr(self, "_cache_key", None)
         if store:
+            kept = {h: response[h] for h in CACHED_HEADERS if response.has_header(h)}
             cache.set(
                 store,
-                (response.content, response["Content-Type"], modified),
+                (response.content, response["Content-Type"], modified, kept),
                 self.result_cache_seconds,
             )
         etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
@@ -66,14 +67,23 @@ def data_version() -> int:
         return cursor.fetchone()[0] or 0
 
 
+#: Headers a cached answer is served with again (which run the results come from).
+CACHED_HEADERS = ("X-Results-Run",)
+
+
 class ResultCacheMixin:
     """Lists of results (completed runs are immutable) are kept in the cache per query,
-    caller's scope and :func:`data_version`, for ``result_cache_seconds`` at most."""
+    caller's scope and :func:`data_version`, for ``result_cache_seconds`` at most.
+
+    Only JSON is cached: the browsable API's HTML carries the signed-in person's name and
+    CSRF token, so it is always rendered afresh for its caller."""
 
     result_cache_seconds = 300
     same_for_every_scope = False
 
     def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format != "json":
+            return super().list(request, *args, **kwargs)
         scope = "all" if self.same_for_every_scope else scope_key(request.user)
         key = (
             "api-result:"
@@ -93,7 +103,10 @@ class ResultCacheMixin:
         hit = cache.get(key)
         if hit is not None:
             self._cached = hit
-            return HttpResponse(hit[0], content_type=hit[1])
+            response = HttpResponse(hit[0], content_type=hit[1])
+            for header, value in hit[3].items():
+                response[header] = value
+            return response
         self._cache_key = key
         return super().list(request, *args, **kwargs)
 

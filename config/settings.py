@@ -184,6 +184,11 @@ CELERY_BEAT_SCHEDULE = {
 # when several web processes must share them.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
+# Failed sign-ins for one user name from one address before further attempts are refused,
+# and for how long (systems/sign_in.py).
+SIGN_IN_ATTEMPTS = env.int("SIGN_IN_ATTEMPTS", default=5)
+SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=900)
+
 # --- REST framework: /api/v1/ (plumbing in api/, routes in config/api_urls.py; docs/adr/0009) ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -3,7 +3,6 @@ selectors read. No queries here; the views choose what to read and render the re
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -83,7 +82,7 @@ def national(
         "pair": pair,
         "national_average": fmt(avg_now),
         "average_change": fmt(avg_now - avg_before) if avg_now and avg_before else "",
-        "chart_json": json.dumps(_segments_chart(by_group)),
+        "chart": _segments_chart(by_group),
         "figures": {
             "capped": sum(1 for r in rows if is_capped(r)),
             "programme": sum(1 for r in rows if r["in_programme"]),
@@ -478,7 +477,7 @@ def organisation(org: Organisation, pair: PeriodPair, record: OrganisationRecord
         "support": record.support,
         "actions": record.actions,
         "grants": record.grants,
-        "chart_json": json.dumps(chart),
+        "chart": chart,
         "delegation": record.delegation,
     }
     return Page(context, [history, _metrics(pair, record.explanation)])

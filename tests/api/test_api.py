@@ -231,3 +231,21 @@ def test_a_write_without_a_permission_is_refused_not_allowed():
     request.user = type("U", (), {"is_authenticated": True, "is_active": True})()
     response = view(request)
     assert response.status_code == 404
+
+
+def test_the_browsable_api_page_is_never_served_to_another_person(api):
+    """League tables are the same for every role, but their HTML page names whoever asked
+    and carries their CSRF token: it is rendered for each caller, never cached."""
+    url = reverse("api:league-table-list") + f"?period={api.period}&peer_group=acute"
+    first = api.client("regional").get(url, HTTP_ACCEPT="text/html")
+    assert first.status_code == 200 and b"regional-director" in first.content
+    second = api.client("icb_analyst").get(url, HTTP_ACCEPT="text/html")
+    assert second.status_code == 200
+    assert api.users["regional"].username.encode() not in second.content
+    assert api.users["icb_analyst"].username.encode() in second.content
+    # JSON is still cached, and keeps saying which run it comes from.
+    one = api.client("regional").get(url)
+    two = api.client("icb_analyst").get(url)
+    assert one.content == two.content
+    assert one["X-Results-Run"] == two["X-Results-Run"]
+    assert "state=published" in two["X-Results-Run"]

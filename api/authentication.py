@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from systems.authorization import TokenUser
-from systems.services import note_token_used, record_token_write, token_from_raw
+from systems.services import note_token_used, token_from_raw
 
 
 class ApiTokenAuthentication(BaseAuthentication):
@@ -24,8 +24,8 @@ class ApiTokenAuthentication(BaseAuthentication):
         if token is None:
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
         note_token_used(token)
-        if request.method not in permissions.SAFE_METHODS:
-            record_token_write(token=token, method=request.method, path=request.path)
+        # A write is recorded once it is let through (api.permissions.HasPermission), so a
+        # refused one leaves no audit row and empties no cache.
         return TokenUser(token), token
 
     def authenticate_header(self, request):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rest_framework import exceptions, permissions
 
 from systems.authorization import Permission, has_permission
+from systems.models import ApiToken
+from systems.services import record_token_write
 
 
 class HasPermission(permissions.BasePermission):
@@ -23,6 +25,8 @@ class HasPermission(permissions.BasePermission):
                 return True  # the method is not offered: 405 follows
         if needed and not has_permission(request.user, needed):
             raise exceptions.NotFound()
+        if request.method not in permissions.SAFE_METHODS and isinstance(request.auth, ApiToken):
+            record_token_write(token=request.auth, method=request.method, path=request.path)
         return True
 
 

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from oversight.models import MetricUpload, MetricValue, UploadStatus
 from oversight.services import pin_cut_points
-from systems.models import Role, Trust
+from systems.models import AuditEvent, Role, Trust
 from systems.services import create_api_token, grant_role
 
 from .files import template_file
@@ -124,6 +124,9 @@ def test_token_uploads_only_when_granted(methodologies, django_capture_on_commit
     assert response.status_code == 202
     assert client.get(response["Location"]).json()["status"] == "done"
     assert MetricUpload.objects.get().uploaded_by is None
+    # The write that was let through is recorded against its token; the refused one is not.
+    written = AuditEvent.objects.filter(action="api_token.used_for_write")
+    assert [e.object_id for e in written] == [str(writer.token.pk)]
 
 
 def test_retry_through_the_api(national, monkeypatch, django_capture_on_commit_callbacks):

@@ -259,6 +259,7 @@ class RunSerializer(serializers.ModelSerializer):
             "cut_points_source",
             "cut_points_by_peer_group",
             "recomputed_cut_points",
+            "ranked_against",
             "organisation_count",
             "segment_counts",
             "pools",
@@ -297,6 +298,9 @@ class PreviewSerializer(serializers.Serializer):
     freedoms_eligible = serializers.ListField(child=serializers.DictField())
     conditions = serializers.ListField(child=serializers.DictField())
     cut_points = serializers.CharField(allow_blank=True)
+    pools = serializers.CharField(
+        allow_blank=True, help_text="How the run's rank scores were worked: held or afresh."
+    )
 
 
 class PublishSerializer(serializers.Serializer):

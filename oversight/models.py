@@ -466,6 +466,12 @@ class SegmentationRun(models.Model):
     # With cut points frozen from a published run: the quartiles this run's averages would
     # give, per peer group ({"acute": {"t1": …}}), for the preview.
     recomputed_cut_points = models.JSONField(default=dict, blank=True)
+    # The published run whose pools this run's rank scores were worked against (held
+    # still, so only organisations whose own values changed can score differently); blank
+    # when every pool was worked afresh.
+    ranked_against = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     cut_point_1 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     cut_point_2 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     cut_point_3 = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)

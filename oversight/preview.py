@@ -56,6 +56,7 @@ class Preview:
     freedoms_eligible: list[dict[str, str]] = field(default_factory=list)
     conditions: list[dict[str, str]] = field(default_factory=list)
     cut_points: str = ""  # when the quartiles would differ from the cut points kept
+    pools: str = ""  # how the run's rank scores were worked (held or afresh)
 
     @property
     def changes_anything(self) -> bool:
@@ -80,7 +81,22 @@ def preview_of(run: SegmentationRun, user: Any = None) -> Preview:
     _freedoms(preview, seen)
     _conditions(preview, seen)
     preview.cut_points = _cut_points_note(run)
+    preview.pools = _pools_note(run, published)
     return preview
+
+
+def _pools_note(run: SegmentationRun, published: SegmentationRun | None) -> str:
+    if run.ranked_against_id:
+        return (
+            f"Ranks were worked against the pools of published run {run.ranked_against_id}, "
+            "held still: only organisations whose own values changed can score differently."
+        )
+    if published is not None:
+        return (
+            "Every pool was ranked afresh: an organisation's rank can move when others' "
+            "values change."
+        )
+    return ""
 
 
 def _segments(run_id: int | None) -> dict[int, tuple[str, str, str, int | None]]:

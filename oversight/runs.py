@@ -63,19 +63,17 @@ class PreparedRun:
     inputs_as_at: datetime.datetime | None = None
 
 
-def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> PreparedRun:
-    """Everything the engine needs for ``period``, read from the database."""
+def prepare_run(
+    period: ReportingPeriod,
+    *,
+    replicates: int | None = None,
+    held_pools_of: SegmentationRun | None = None,
+) -> PreparedRun:
+    """Everything the engine needs for ``period``, read from the database; with
+    ``held_pools_of`` (a published run), rank scores are worked against its pools."""
     methodology = period.methodology
     metric_rows = list(methodology.metrics.order_by("position"))
-    spec = MethodologySpec.from_dict(methodology.as_document(metric_rows))
-    if spec.segmentation_method == "fixed" and not (spec.thresholds or period.pinned_cut_points):
-        raise MethodologyNotReady(
-            f"{spec.slug} has no fixed thresholds set and {period.label} has no pinned cut "
-            f"points; run `manage.py set_thresholds --methodology {spec.slug} T1 T2 T3 "
-            f'--reason …` or `manage.py pin_cut_points --period "{period.label}" T1 T2 T3 '
-            "--reason …` first."
-        )
-
+    spec = _ready_spec(period, metric_rows)
     current = MetricValue.objects.current().filter(period=period)
     rows = list(
         current.values_list(
@@ -118,19 +116,19 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
         period_end=period.end_date,
         pinned_cut_points=period.pinned_cut_points or period.frozen_cut_points,
         pinned_source="pinned" if period.pinned_cut_points else "frozen",
+        held_pools=_held_pools(held_pools_of),
         replicates=replicates,
     )
     methodology_fp = methodology.fingerprint(metric_rows)
     inputs_fp = _fingerprint(
         methodology_fp,
-        json.dumps(sorted(map(_canonical, values))),
-        json.dumps(sorted(map(_canonical, scores))),
+        *(json.dumps(sorted(map(_canonical, rows))) for rows in (values, scores)),
         json.dumps(sorted(flags.items())),
         json.dumps(sorted(programme)),
-        json.dumps(period.pinned_cut_points),
-        json.dumps(period.frozen_cut_points),
+        json.dumps([period.pinned_cut_points, period.frozen_cut_points]),
         json.dumps(orgs.values.tolist()),
         str(replicates if replicates is not None else spec.replicates),
+        f"held pools of run {held_pools_of.pk}" if held_pools_of else "pools worked afresh",
     )
     # The seed follows from the inputs, so a re-run on unchanged inputs is identical.
     inputs.seed = int(inputs_fp[:8], 16)
@@ -142,6 +140,31 @@ def prepare_run(period: ReportingPeriod, *, replicates: int | None = None) -> Pr
         {c: pk for pk, c in code_of.items()},
         current.aggregate(as_at=Max("recorded_at"))["as_at"],
     )
+
+
+def _ready_spec(period: ReportingPeriod, metric_rows: list) -> MethodologySpec:
+    """The period's methodology as the engine reads it, refused when it cannot segment."""
+    spec = MethodologySpec.from_dict(period.methodology.as_document(metric_rows))
+    if spec.segmentation_method == "fixed" and not (spec.thresholds or period.pinned_cut_points):
+        raise MethodologyNotReady(
+            f"{spec.slug} has no fixed thresholds set and {period.label} has no pinned cut "
+            f"points; run `manage.py set_thresholds --methodology {spec.slug} T1 T2 T3 "
+            f'--reason …` or `manage.py pin_cut_points --period "{period.label}" T1 T2 T3 '
+            "--reason …` first."
+        )
+    return spec
+
+
+def _held_pools(run: SegmentationRun | None) -> pd.DataFrame | None:
+    """The values ``run`` ranked (org_code, metric_id: the value's id, value)."""
+    if run is None:
+        return None
+    ranked = (
+        MetricScore.objects.filter(run=run, method="rank", value__isnull=False)
+        .exclude(value_id="")
+        .values_list("organisation__code", "value_id", "value")
+    )
+    return pd.DataFrame(list(ranked), columns=["org_code", "metric_id", "value"])
 
 
 def _fingerprint(*parts: str) -> str:
@@ -166,8 +189,13 @@ def run_segmentation(
     only_if_changed: bool = False,
     publish: bool = False,
     reason: str = "",
+    fresh_pools: bool = False,
 ) -> SegmentationRun:
     """Segment ``period`` into a new provisional run (the period's newest), atomically.
+
+    While the period has a published run, rank scores are worked against that run's pools
+    held still (an organisation whose values did not change keeps its published scores)
+    unless ``fresh_pools`` or ``publish`` asks for every pool to be worked afresh.
 
     The run row is committed first (status ``running``) so progress is visible; the results
     and the switch of the period's newest run happen in one transaction. A failure marks
@@ -186,6 +214,7 @@ def run_segmentation(
             trigger=trigger,
             replicates=replicates,
             only_if_changed=only_if_changed,
+            held_pools_of=None if (publish or fresh_pools) else period.current_run,
         )
         if publish and run.state != "published":
             run = _publish(run, actor, reason)
@@ -328,9 +357,10 @@ def _run_segmentation(
     trigger: str,
     replicates: int | None,
     only_if_changed: bool,
+    held_pools_of: SegmentationRun | None = None,
 ) -> SegmentationRun:
     started = time.perf_counter()
-    prepared = prepare_run(period, replicates=replicates)
+    prepared = prepare_run(period, replicates=replicates, held_pools_of=held_pools_of)
     timings = {"load_inputs_ms": _ms(started)}
     latest = period.latest_run
     if only_if_changed and latest and latest.inputs_fingerprint == prepared.inputs_fingerprint:
@@ -349,6 +379,7 @@ def _run_segmentation(
             else prepared.spec.replicates
         ),
         trigger=trigger,
+        ranked_against=held_pools_of,
         triggered_by=person_of(actor),
         triggered_by_label=audit.actor_label(actor),
         started_at=timezone.now(),

@@ -93,6 +93,7 @@ class _ScopeForm(forms.ModelForm):
         data = super().clean()
         try:
             services.check_scope(data.get("role"), data.get("region"), data.get("icb"))
+            services.check_token_rights(data.get("role"), bool(data.get("can_upload")))
         except services.AccessError as exc:
             raise forms.ValidationError(str(exc)) from exc
         return data

@@ -8,8 +8,11 @@
 - :func:`has_permission` is the only check views, API endpoints and admin actions use;
   :func:`visible_organisations` is the only answer to "which organisations may this user
   see". Anything outside them answers 404, so existence is not leaked.
+- :data:`INPUT_AUTHORITY` says which permission each kind of input takes (metric values,
+  supplied scores, flags, programme membership, CQC ratings, published results);
+  :func:`upload_authority` and :func:`may_supply` apply it to files and to single entries.
 
-See ``docs/adr/0009-roles-permissions-and-tokens.md``.
+See ``docs/adr/0009-roles-permissions-and-tokens.md`` and ``docs/adr/0017-input-authority.md``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,18 @@ from django.http import Http404
 from .actors import TokenUser
 from .models import Organisation, Role, RoleAssignment, Succession, Trust
 
-__all__ = ["Permission", "TokenUser", "has_permission", "people_who_see", "visible_organisations"]
+__all__ = [
+    "INPUT_AUTHORITY",
+    "Input",
+    "Permission",
+    "TokenUser",
+    "has_permission",
+    "input_refusal",
+    "may_supply",
+    "people_who_see",
+    "upload_authority",
+    "visible_organisations",
+]
 
 
 class Permission(models.TextChoices):
@@ -45,6 +59,10 @@ class Permission(models.TextChoices):
     MANAGE_USERS = "manage_users", "Grant and revoke roles"
     VIEW_AUDIT = "view_audit", "Read the audit log"
     UPLOAD_METRICS = "upload_metrics", "Upload metric files"
+    SUPPLY_OFFICIAL_INPUTS = (
+        "supply_official_inputs",
+        "Supply scores, the override flag, CQC ratings and NHS England's published results",
+    )
     SIGN_DELEGATION_AGREEMENT = "sign_delegation_agreement", "Sign delegation agreements"
     DECIDE_CHANGE_REQUEST = "decide_change_request", "Decide commissioning change requests"
     RAISE_CHANGE_REQUEST = "raise_change_request", "Raise commissioning change requests"
@@ -79,6 +97,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.MANAGE_USERS,
             P.VIEW_AUDIT,
             P.UPLOAD_METRICS,
+            P.SUPPLY_OFFICIAL_INPUTS,
             P.RECORD_ICB_SEGMENT,
             P.MANAGE_DELEGATION,
         }
@@ -96,10 +115,39 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
     Role.ICB_ANALYST: frozenset({P.VIEW_ORGANISATION, P.UPLOAD_METRICS, P.RAISE_CHANGE_REQUEST}),
+    # Granted beside another role: what that role uploads may then also carry NHS England's
+    # official inputs (it adds no organisations to anyone's upload scope).
+    Role.DATA_STEWARD: frozenset({P.SUPPLY_OFFICIAL_INPUTS}),
 }
 
-#: What a token may do of its role's permissions: read only (plus uploads when granted).
+
+class Input(models.TextChoices):
+    """The kinds of input a metric file can carry."""
+
+    VALUE = "value", "metric values"
+    SCORE = "score", "supplied scores"
+    OVERRIDE_FLAG = "override_flag", "the financial override flag (OF5004)"
+    PROGRAMME = "programme", "Provider Improvement Programme membership (OF5007)"
+    RATING = "rating", "CQC ratings"
+    PUBLISHED = "published", "NHS England's published results"
+
+
+#: Who may supply each kind of input, for an organisation: the permission it takes, held by
+#: a role whose scope covers that organisation. The same rule applies on every path: a file,
+#: the decisions page and the API (programme membership, CQC ratings).
+INPUT_AUTHORITY: dict[str, str] = {
+    Input.VALUE: P.UPLOAD_METRICS,
+    Input.SCORE: P.SUPPLY_OFFICIAL_INPUTS,
+    Input.OVERRIDE_FLAG: P.SUPPLY_OFFICIAL_INPUTS,
+    Input.PROGRAMME: P.MANAGE_PROGRAMME,
+    Input.RATING: P.SUPPLY_OFFICIAL_INPUTS,
+    Input.PUBLISHED: P.SUPPLY_OFFICIAL_INPUTS,
+}
+
+#: What a token may do of its role's permissions: read only, plus, when it was granted
+#: uploads, the inputs its role may supply.
 TOKEN_READ_PERMISSIONS = frozenset({P.VIEW_ALL, P.VIEW_ORGANISATION, P.VIEW_AUDIT})
+TOKEN_UPLOAD_PERMISSIONS = frozenset({P.UPLOAD_METRICS, *INPUT_AUTHORITY.values()})
 
 
 @dataclass(frozen=True)
@@ -113,7 +161,8 @@ class Grant:
 
     @property
     def national(self) -> bool:
-        return self.role == Role.NATIONAL
+        """Its scope is all of England (a national role, a data steward)."""
+        return self.region_id is None and self.icb_id is None
 
 
 def grants(user: Any) -> tuple[Grant, ...]:
@@ -130,9 +179,10 @@ def grants(user: Any) -> tuple[Grant, ...]:
         if not token.is_active:
             found: tuple[Grant, ...] = ()
         else:
-            permissions = ROLE_PERMISSIONS[token.role] & TOKEN_READ_PERMISSIONS
-            if token.can_upload:
-                permissions |= {P.UPLOAD_METRICS}
+            role_permissions = ROLE_PERMISSIONS[token.role]
+            permissions = role_permissions & TOKEN_READ_PERMISSIONS
+            if token.can_upload and P.UPLOAD_METRICS in role_permissions:
+                permissions |= role_permissions & TOKEN_UPLOAD_PERMISSIONS
             found = (Grant(token.role, permissions, token.region_id, token.icb_id),)
     elif user.is_superuser:
         found = (Grant(Role.NATIONAL, Permission.all()),)
@@ -219,6 +269,49 @@ def has_permission(user: Any, permission: str, organisation: Organisation | None
     if q is None:
         return True
     return Organisation.objects.filter(q, pk=organisation.pk).exists()
+
+
+def may_supply(user: Any, kind: str, organisation: Organisation) -> bool:
+    """Whether ``user`` may supply input ``kind`` (:class:`Input`) for ``organisation``."""
+    return has_permission(user, INPUT_AUTHORITY[Input(kind)], organisation)
+
+
+def input_refusal(kind: str) -> str:
+    """Why a row of input ``kind`` was refused: the permission it takes and who holds it."""
+    permission = Permission(INPUT_AUTHORITY[Input(kind)])
+    holders = [Role(r).label for r, held in ROLE_PERMISSIONS.items() if permission in held]
+    return (
+        f"You may not supply {Input(kind).label} for this organisation: that takes the "
+        f"permission '{permission.label}' for it, held by: {'; '.join(holders)}. Remove the "
+        "row, or ask someone who holds it to supply it."
+    )
+
+
+def upload_authority(user: Any) -> dict[str, list[str] | None]:
+    """For each kind of input ``user`` may put in a metric file, the organisation codes
+    they may supply it for (``None``: any). Kinds they may not supply at all are absent.
+
+    Only roles that grant uploads set whom a file may be about (never the union of every
+    role held); a kind's own permission must also cover the organisation."""
+    uploading = [g for g in grants(user) if P.UPLOAD_METRICS in g.permissions]
+    if not uploading:
+        return {}
+    upload_q = _scope_q(uploading)
+    authority: dict[str, list[str] | None] = {}
+    for kind, permission in INPUT_AUTHORITY.items():
+        holding = [g for g in grants(user) if permission in g.permissions]
+        if not holding:
+            continue
+        kind_q = _scope_q(holding)
+        if upload_q is None and kind_q is None:
+            authority[kind] = None
+            continue
+        organisations = Organisation.objects.all()
+        for q in (upload_q, kind_q):
+            if q is not None:
+                organisations = organisations.filter(q)
+        authority[kind] = sorted(organisations.values_list("code", flat=True))
+    return authority
 
 
 def _icbs_covering(organisation: Organisation) -> set[int]:

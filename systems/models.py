@@ -223,12 +223,14 @@ class Role(models.TextChoices):
     NATIONAL = "national", "National team"
     REGIONAL = "regional", "Regional director or regional oversight team"
     ICB_ANALYST = "icb_analyst", "ICB analyst"
+    DATA_STEWARD = "data_steward", "Data steward (supplies NHS England's official inputs)"
 
 
 def role_scope_q() -> Q:
-    """A national role has no scope; a regional role names a region; an ICB analyst an ICB."""
+    """A national role and a data steward have no scope (all of England); a regional role
+    names a region; an ICB analyst an ICB."""
     return (
-        Q(role=Role.NATIONAL, region__isnull=True, icb__isnull=True)
+        Q(role__in=[Role.NATIONAL, Role.DATA_STEWARD], region__isnull=True, icb__isnull=True)
         | Q(role=Role.REGIONAL, region__isnull=False, icb__isnull=True)
         | Q(role=Role.ICB_ANALYST, region__isnull=True, icb__isnull=False)
     )

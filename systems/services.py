@@ -15,6 +15,7 @@ from core.errors import ApplicationError
 
 from . import audit
 from .actors import Actor, SystemActor, person_of
+from .authorization import ROLE_PERMISSIONS, Permission
 from .models import (
     ApiToken,
     IntegratedCareBoard,
@@ -179,12 +180,21 @@ class AccessError(ApplicationError, ValueError):
 def check_scope(role: str, region: Region | None, icb: IntegratedCareBoard | None) -> None:
     if role not in Role.values:
         raise AccessError(f"'{role}' is not a role; expected one of: {', '.join(Role.values)}.")
-    if role == Role.NATIONAL and (region or icb):
-        raise AccessError("The national role covers all of England: give no region or ICB.")
+    if role in (Role.NATIONAL, Role.DATA_STEWARD) and (region or icb):
+        raise AccessError("This role covers all of England: give no region or ICB.")
     if role == Role.REGIONAL and (region is None or icb is not None):
         raise AccessError("A regional role needs a region (and no ICB).")
     if role == Role.ICB_ANALYST and (icb is None or region is not None):
         raise AccessError("An ICB analyst role needs an ICB (and no region).")
+
+
+def check_token_rights(role: str, can_upload: bool) -> None:
+    """A token gets no right its role lacks: uploads only for a role that uploads."""
+    if can_upload and Permission.UPLOAD_METRICS not in ROLE_PERMISSIONS.get(role, ()):
+        raise AccessError(
+            f"The role '{Role(role).label}' does not upload metric files, so its token cannot "
+            "either: create the token read-only, or with a role that uploads."
+        )
 
 
 def _scope_document(obj: RoleAssignment | ApiToken) -> dict[str, Any]:
@@ -278,6 +288,7 @@ def create_api_token(
     check_scope(role, region, icb)
     if not name.strip():
         raise AccessError("Give the token a name saying who or what will use it.")
+    check_token_rights(role, can_upload)
     prefix = secrets.token_hex(4)
     raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(

@@ -11,7 +11,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.viewsets import ReadOnlyApiViewSet
-from systems.authorization import Permission, restrict_to_visible, visible_organisations
+from systems.authorization import (
+    INPUT_AUTHORITY,
+    Input,
+    Permission,
+    restrict_to_visible,
+    visible_organisations,
+)
 
 from ..models import ProgrammeMembership
 from .models import (
@@ -292,7 +298,7 @@ class ProgrammeMembershipViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
     serializer_class = ProgrammeMembershipSerializer
     ordering = ["-entered_on"]
     filterset_fields = ["organisation__code"]
-    write_permission = Permission.MANAGE_PROGRAMME
+    write_permission = INPUT_AUTHORITY[Input.PROGRAMME]
 
     def get_queryset(self):
         return restrict_to_visible(
@@ -420,7 +426,7 @@ class CqcRatingViewSet(RecordForOrganisationMixin, ReadOnlyApiViewSet):
     serializer_class = CqcRatingSerializer
     ordering = ["-published_on"]
     filterset_fields = ["rating", "organisation__code"]
-    write_permission = Permission.MANAGE_FREEDOMS_CATALOGUE
+    write_permission = INPUT_AUTHORITY[Input.RATING]
 
     def get_queryset(self):
         return restrict_to_visible(

@@ -18,7 +18,7 @@ from core.dates import is_financial_year
 from core.errors import require_reason
 from systems import audit
 from systems.actors import Actor, is_system
-from systems.authorization import Permission, has_permission
+from systems.authorization import INPUT_AUTHORITY, Input, Permission, has_permission
 from systems.models import Organisation
 
 from ..models import (
@@ -167,7 +167,7 @@ def enter_programme(
     """Record entry to the Provider Improvement Programme; every live grant of the
     organisation is revoked at once."""
 
-    _require(actor, Permission.MANAGE_PROGRAMME, organisation)
+    _require(actor, INPUT_AUTHORITY[Input.PROGRAMME], organisation)
     require_reason(reason, "Give the reason for entry to the programme.", AutonomyError)
     membership = ProgrammeMembership.objects.create(
         organisation=organisation,
@@ -198,7 +198,7 @@ def leave_programme(
 ):
     """Record exit from the Provider Improvement Programme (applies from the next run)."""
 
-    _require(actor, Permission.MANAGE_PROGRAMME, organisation)
+    _require(actor, INPUT_AUTHORITY[Input.PROGRAMME], organisation)
     require_reason(reason, "Give the reason for leaving the programme.", AutonomyError)
     stay = (
         ProgrammeMembership.objects.select_for_update()
@@ -230,7 +230,7 @@ def record_cqc_rating(
     *, organisation: Organisation, rating: str, published_on, actor: Actor, source: str = ""
 ) -> CqcRating:
 
-    _require(actor, Permission.MANAGE_FREEDOMS_CATALOGUE, organisation)
+    _require(actor, INPUT_AUTHORITY[Input.RATING], organisation)
     valid = {r for r, _ in CqcRating._meta.get_field("rating").choices}
     if rating not in valid:
         raise AutonomyError(f"'{rating}' is not a CQC rating; expected {', '.join(sorted(valid))}.")

@@ -14,7 +14,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from core.forms import form_problems
-from systems.authorization import Permission, get_visible_organisation_or_404, has_permission
+from systems.authorization import (
+    INPUT_AUTHORITY,
+    Input,
+    Permission,
+    get_visible_organisation_or_404,
+    has_permission,
+    may_supply,
+)
 
 from ..models import ProgrammeMembership
 from .models import AutonomyPolicy, CapabilityAssessment, CqcRating, FreedomGrant
@@ -88,7 +95,8 @@ def decisions(request: HttpRequest, code: str) -> HttpResponse:
                 "freedom"
             )
         ),
-        "may_programme": has_permission(user, Permission.MANAGE_PROGRAMME, org),
+        "may_programme": may_supply(user, Input.PROGRAMME, org),
+        "may_cqc": may_supply(user, Input.RATING, org),
         "may_capability": has_permission(user, Permission.RECORD_ICB_SEGMENT, org),
         "may_national": has_permission(user, Permission.MANAGE_FREEDOMS_CATALOGUE, org),
         "programme_form": ProgrammeForm(initial={"on": datetime.date.today()}),
@@ -119,7 +127,7 @@ def _finish(request, org, done: str, error: Exception | None = None, problems=()
 @login_required
 @require_POST
 def programme(request: HttpRequest, code: str) -> HttpResponse:
-    org = _guard(request, code, Permission.MANAGE_PROGRAMME)
+    org = _guard(request, code, INPUT_AUTHORITY[Input.PROGRAMME])
     form = ProgrammeForm(request.POST)
     if not form.is_valid():
         return _finish(request, org, "", problems=form_problems(form))
@@ -181,7 +189,7 @@ def capability(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def cqc(request: HttpRequest, code: str) -> HttpResponse:
-    org = _guard(request, code, Permission.MANAGE_FREEDOMS_CATALOGUE)
+    org = _guard(request, code, INPUT_AUTHORITY[Input.RATING])
     form = CqcForm(request.POST)
     if not form.is_valid():
         return _finish(request, org, "", problems=form_problems(form))

@@ -83,6 +83,9 @@ class EngineInputs:
     pinned_cut_points: tuple[float, float, float] | None = None
     # "pinned" (by a person) or "frozen" (kept from the period's published run).
     pinned_source: str = "pinned"
+    # The values a published run ranked (org_code, metric_id, value): when given, rank
+    # scores are worked against those pools held still (see scoring.score_metrics).
+    held_pools: pd.DataFrame | None = None
     seed: int = 0
     replicates: int | None = None
 
@@ -121,9 +124,8 @@ def run_engine(methodology: MethodologySpec, inputs: EngineInputs) -> EngineResu
     # Step 1: scores.
     orgs = normalise_organisations(inputs.organisations)
     _warn_unknown_peer_groups(methodology, orgs, warnings)
-    scored = score_metrics(
-        methodology, orgs, inputs.values, inputs.supplied_scores, period_end, warnings
-    )
+    values, supplied, held = inputs.values, inputs.supplied_scores, inputs.held_pools
+    scored = score_metrics(methodology, orgs, values, supplied, period_end, warnings, held)
     metric_scores = scored.frame
 
     # Step 2: averages and domain scores.

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .held_pools import HeldPools, held_pools, oriented, rank_in_held_pools
 from .input_tables import (
     clean_codes,
     clean_text,
@@ -234,8 +235,14 @@ def score_metrics(
     supplied: pd.DataFrame | None,
     period_end: dt.date,
     warnings: list[str],
+    reference: pd.DataFrame | None = None,
 ) -> ScoredMetrics:
     """Score every applicable metric for every organisation of ``orgs`` (normalised).
+
+    With ``reference`` (columns ``org_code, metric_id, value``: the values a published run
+    ranked), rank scores are worked against those pools held still: each organisation is
+    placed among the reference values of the *other* organisations, so an organisation
+    whose value is unchanged keeps its rank and score whatever others now report.
 
     Returns the ``metric_scores`` frame (columns :data:`METRIC_SCORE_COLUMNS`, one row per
     organisation and metric applying to its peer group, plus one per nationally pooled
@@ -251,7 +258,8 @@ def score_metrics(
     _attach_supplied(rows, catalogue, supplied, org_pos, warnings)
 
     scores = _Scores.missing(len(rows.org))
-    _score_rank(rows, catalogue, scores)
+    held = held_pools(rows, catalogue, reference, org_pos, peer)
+    _score_rank(rows, catalogue, scores, held)
     _score_bands(rows, catalogue, scores)
     cutoff = np.datetime64(period_end, "D") - np.timedelta64(methodology.rating_lookback_days, "D")
     _score_ratings(rows, catalogue, scores, cutoff, warnings)
@@ -404,23 +412,27 @@ def _attach_supplied(
     rows.supplied[hit] = score[pos[hit]]
 
 
-def _score_rank(rows: _Rows, catalogue: _Catalogue, scores: _Scores) -> None:
-    """Rank-based scoring with bookends: all rank metrics and pools at once."""
+def _score_rank(
+    rows: _Rows, catalogue: _Catalogue, scores: _Scores, held: HeldPools | None = None
+) -> None:
+    """Rank-based scoring with bookends: all rank metrics and pools at once (against the
+    ``held`` pools of a published run, when given)."""
     sel = np.flatnonzero((rows.method == "rank") & rows.is_scored & ~np.isnan(rows.value))
     if not sel.size:
         return
     metric = rows.metric[sel]
-    # Oriented so that smaller is better (negation is exact).
-    higher = catalogue.higher_better[metric]
-    key = np.where(higher, -rows.value[sel], rows.value[sel])
+    key, meets, below = oriented(catalogue, metric, rows.value[sel])
     standard, floor = catalogue.standards[metric], catalogue.floors[metric]
-    meets = ~np.isnan(standard) & (key <= np.where(higher, -standard, standard))
-    below = ~np.isnan(floor) & (key > np.where(higher, -floor, floor))
     ranked = ~meets & ~below
     lowest = np.where(np.isnan(standard), 1.0, 2.0)
     highest = np.where(np.isnan(floor), 4.0, 3.0)
 
-    rank, size = group_min_rank(rows.pool_key[sel][ranked], key[ranked])
+    if held is None:
+        rank, size = group_min_rank(rows.pool_key[sel][ranked], key[ranked])
+    else:
+        rank, size = rank_in_held_pools(
+            held, rows.pool_key[sel][ranked], key[ranked], held.own[sel][ranked]
+        )
     lo, hi = lowest[ranked], highest[ranked]
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(size > 1, lo + (hi - lo) * (rank - 1) / (size - 1), lo)

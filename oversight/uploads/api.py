@@ -15,13 +15,20 @@ from rest_framework.views import APIView
 
 from api.permissions import HasPermission
 from api.viewsets import ConditionalListMixin
-from systems.authorization import Permission
+from systems.authorization import Permission, upload_authority
 
 from ..models import UPLOAD_FORMAT_CHOICES, MetricUpload, ReportingPeriod, period_slug
 from ..selectors import NoResults, UnknownRun, run_for
 from . import selectors
 from .metric_comparison import CAUSES, metric_comparison
-from .services import receive_upload, retry_upload, upload_scope
+from .services import receive_upload, retry_upload
+
+
+class AlreadyImported(exceptions.APIException):
+    """The same bytes were imported before, in an upload the caller may not see."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "already_imported"
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -36,6 +43,9 @@ class ProblemSerializer(serializers.Serializer):
 
 class UploadSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    duplicate_of = serializers.SerializerMethodField(
+        help_text="The upload this one repeated, when the caller may see it."
+    )
     periods = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     runs = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     errors = ProblemSerializer(many=True, read_only=True)
@@ -76,6 +86,13 @@ class UploadSerializer(serializers.ModelSerializer):
     def get_url(self, obj) -> str:
         return reverse("api:upload-detail", args=[obj.pk], request=self.context.get("request"))
 
+    def get_duplicate_of(self, obj) -> int | None:
+        request = self.context.get("request")
+        earlier = obj.duplicate_of
+        if earlier is None or request is None:
+            return None
+        return earlier.pk if selectors.may_see_upload(request.user, earlier) else None
+
 
 class UploadCreateSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A CSV or XLSX metric file.")
@@ -100,7 +117,8 @@ class UploadViewSet(
 ):
     """Metric uploads. ``POST`` a file (multipart) to start one: the answer (202) holds the
     upload's URL to poll until ``status`` is ``done``, ``invalid`` (with every problem),
-    ``duplicate`` or ``failed``. Content already imported answers 200 with that upload."""
+    ``duplicate`` or ``failed``. Content already imported answers 200 with that upload
+    when the caller may see it, 409 otherwise."""
 
     permission_classes = [HasPermission]
     permission = Permission.VIEW_ORGANISATION
@@ -130,8 +148,10 @@ class UploadViewSet(
             requested_format=incoming.validated_data["format"],
             via="api",
             segment=incoming.validated_data["segment"],
-            allowed_codes=upload_scope(request.user),
+            authority=upload_authority(request.user),
         )
+        if not received.created and not selectors.may_see_upload(request.user, received.upload):
+            raise AlreadyImported({"file": [received.message]})
         body = UploadSerializer(received.upload, context={"request": request}).data
         code = status.HTTP_202_ACCEPTED if received.created else status.HTTP_200_OK
         response = Response(body, status=code)

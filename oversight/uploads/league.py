@@ -23,6 +23,7 @@ from ..metric_ids import (
     PUBLISHED_RANK_ID,
     PUBLISHED_RANK_LOW_ID,
 )
+from .authority import Authority
 from .checks import (
     KIND_PUBLISHED,
     NO,
@@ -98,10 +99,12 @@ def check_league(
     header: list[str],
     *,
     allowed: set[str] | None = None,
+    authority: Authority | None = None,
     filename: str = "",
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem], int]:
     """Every cell of a league table checked: the rows to store (published values), the
-    errors (row, column, value, message), the warnings and how many cells were blank."""
+    errors (row, column, value, message), the warnings and how many cells were blank.
+    Every row is NHS England's published results: ``authority`` must allow them."""
     mapping = league_mapping(header)
     rows = Rows.read(raw, mapping, reference)
     if mapping["period"] not in raw.columns:
@@ -122,6 +125,8 @@ def check_league(
     rows.errors.add(rows.org_code.eq(""), "Trust_code", rows.org_code, "A value is required here.")
     check_periods(rows)
     check_organisations(rows, allowed)
+    if authority is not None:
+        authority.refuse(rows, rows.known_org, KIND_PUBLISHED, "Trust_code", rows.org_code)
     check_open_in_period(rows)
     cells = {c: Coded.of(raw[c]).map(_text) for c in LEAGUE_REQUIRED[1:]}
     values: dict[str, np.ndarray] = {}

@@ -82,6 +82,15 @@ class MetricUpload(models.Model):
         blank=True,
         help_text="The organisation codes the uploader may upload for (blank: any).",
     )
+    input_authority = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Per kind of input (value, score, override_flag, programme, rating, published), "
+            "the organisation codes the uploader may supply it for (null: any); a kind not "
+            "listed may not be supplied. Blank: anything (an import by the system)."
+        ),
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

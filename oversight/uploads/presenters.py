@@ -37,6 +37,8 @@ class Step:
 @dataclass
 class UploadPresenter:
     upload: MetricUpload
+    # The upload this one repeated, when the viewer may open it (never another's upload).
+    earlier_visible: bool = False
 
     @property
     def tag_label(self) -> str:
@@ -95,7 +97,7 @@ class UploadPresenter:
                 Step(
                     label,
                     "done" if i < at else "todo",
-                    f"not imported again (same content as upload {earlier})"
+                    "not imported again (same content as an earlier upload)"
                     if i == at and earlier
                     else "",
                 )

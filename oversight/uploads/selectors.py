@@ -68,6 +68,11 @@ def uploads_for(user: Any) -> QuerySet[MetricUpload]:
     return uploads.filter(uploaded_by=user)
 
 
+def may_see_upload(user: Any, upload: MetricUpload) -> bool:
+    """Whether ``user`` may open ``upload``'s page."""
+    return uploads_for(user).filter(pk=upload.pk).exists()
+
+
 def latest_period_with_published(periods: list[ReportingPeriod]) -> ReportingPeriod | None:
     with_published = set(
         MetricValue.objects.current()

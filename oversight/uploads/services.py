@@ -26,7 +26,7 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from systems import audit
 from systems.actors import Actor, person_of
-from systems.authorization import Permission, has_permission, visible_organisations
+from systems.authorization import Input, input_refusal
 
 from ..engine import MethodologyNotReady
 from ..models import (
@@ -36,6 +36,7 @@ from ..models import (
     UploadStatus,
 )
 from ..runs import run_segmentation
+from .authority import Authority
 from .problems import FileRejected, Problem
 from .readers import ROW, Limits, read_table
 from .selectors import reference_data
@@ -63,6 +64,9 @@ def limits() -> Limits:
 # --- Receiving ------------------------------------------------------------------------------
 
 
+ALREADY_IMPORTED = "This file was already imported; it was not imported again."
+
+
 @dataclass
 class Received:
     upload: MetricUpload
@@ -79,12 +83,13 @@ def receive_upload(
     via: str = "web",
     segment: bool = True,
     enqueue: bool = True,
-    allowed_codes: list[str] | None = None,
+    authority: dict[str, list[str] | None] | None = None,
 ) -> Received:
     """Keep the file and start its processing (on commit). Content already imported, or
-    being imported now, is recognised and the earlier upload returned instead.
-    ``allowed_codes`` limits the organisations the file may carry (the uploader's scope;
-    see :func:`upload_scope`)."""
+    being imported now, is recognised and the earlier upload returned instead (its
+    ``message`` says only that; whether to show that upload is the caller's choice).
+    ``authority`` (see :func:`systems.authorization.upload_authority`) says which kinds of
+    input the file may carry, for which organisations; ``None``: anything (the system)."""
     if len(content) > settings.METRIC_UPLOAD_MAX_BYTES:
         raise UploadRefused(
             f"{filename} is {len(content) / 1048576:.1f} MB; the largest file accepted is "
@@ -110,13 +115,7 @@ def receive_upload(
                 after={"filename": filename, "sha256": digest},
                 reason=f"Same content as upload {earlier.pk}; not imported again",
             )
-            when = timezone.localtime(earlier.created_at).strftime("%d %B %Y %H:%M")
-            return Received(
-                earlier,
-                False,
-                f"This file's content was already uploaded as upload {earlier.pk} "
-                f"({earlier.original_name}, {when}); it was not imported again.",
-            )
+            return Received(earlier, False, ALREADY_IMPORTED)
         user = person_of(actor)
         upload = MetricUpload(
             original_name=filename[:255],
@@ -127,7 +126,8 @@ def receive_upload(
             uploaded_by_label=audit.actor_label(actor),
             via=via,
             segment_after_import=segment,
-            allowed_codes=sorted(allowed_codes) if allowed_codes is not None else None,
+            allowed_codes=_upload_scope(authority),
+            input_authority=authority,
         )
         upload.file.save(f"{digest[:16]}-{_safe_name(filename)}", ContentFile(content), save=False)
         upload.save()
@@ -143,12 +143,25 @@ def receive_upload(
     return Received(upload, True)
 
 
-def upload_scope(user: Any) -> list[str] | None:
-    """The organisation codes ``user`` may upload for: ``None`` (any) for national users,
-    otherwise the organisations they can see (an ICB analyst: the ICB and its trusts)."""
-    if has_permission(user, Permission.VIEW_ALL):
+def _authority_of(upload: MetricUpload) -> Authority | None:
+    """What the upload may carry, as its uploader's roles allowed when it was received."""
+    kinds = upload.input_authority
+    if kinds is None:
+        if upload.allowed_codes is None:
+            return None
+        kinds = {Input.VALUE: upload.allowed_codes}
+    return Authority(
+        kinds={k: None if codes is None else frozenset(codes) for k, codes in kinds.items()},
+        refusals={kind: input_refusal(kind) for kind in Input.values},
+    )
+
+
+def _upload_scope(authority: dict[str, list[str] | None] | None) -> list[str] | None:
+    """Whom a file may be about: the organisations metric values may be supplied for."""
+    if authority is None:
         return None
-    return list(visible_organisations(user).values_list("code", flat=True))
+    scope = authority.get(Input.VALUE, [])
+    return None if scope is None else sorted(scope)
 
 
 def _ms(since: float) -> float:
@@ -259,6 +272,7 @@ def _validate_and_import(upload: MetricUpload, actor: Actor) -> bool:
             filename=filename,
             header=raw.header,
             allowed=set(upload.allowed_codes) if upload.allowed_codes is not None else None,
+            authority=_authority_of(upload),
         )
     except FileRejected as rejected:
         _reject(upload, [p.as_dict() for p in rejected.problems], [], actor)
@@ -347,7 +361,7 @@ def _import(
                 status=UploadStatus.DUPLICATE,
                 duplicate_of=earlier,
                 progress=100,
-                stage_detail=f"Same content as upload {earlier.pk}; not imported again",
+                stage_detail="Same content as an earlier upload; not imported again",
                 finished_at=timezone.now(),
             )
             return False

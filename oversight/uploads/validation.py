@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..metric_ids import PUBLISHED_RANK_ID
+from .authority import Authority, check_authority
 from .checks import (
     ADD_METRICS,
     KIND_PUBLISHED,
@@ -240,16 +241,18 @@ def validate(
     filename: str = "",
     header: list[str] | None = None,
     allowed: set[str] | None = None,
+    authority: Authority | None = None,
 ) -> Validated:
     """Check every row of ``raw`` (text cells plus ``_row``); rows are stored only when
     ``errors`` is empty. ``header`` is the file's full header row when ``raw`` holds only
-    the columns that are used; ``allowed`` (codes) limits whom the uploader may upload for."""
+    the columns that are used; ``allowed`` (codes) limits whom the uploader may upload for
+    and ``authority`` which kinds of input they may supply (``None``: no limit)."""
     header = header or [c for c in raw.columns if c != ROW]
     fmt = detect_format(header, requested, filename)
     warnings = _unused_columns(header, fmt, filename)
     if fmt.slug == LEAGUE:
         stored, errors, more, blank = check_league(
-            raw, reference, header, allowed=allowed, filename=filename
+            raw, reference, header, allowed=allowed, authority=authority, filename=filename
         )
         return Validated(LEAGUE, stored, errors, warnings + more, blank_values=blank)
     rows = Rows.read(raw, fmt.mapping, reference)
@@ -263,6 +266,7 @@ def validate(
     check_values(rows)
     check_ratings(rows)
     check_flags(rows)
+    check_authority(rows, authority)
     check_published(rows)
     check_cqc(rows)
     read_reporting_dates(rows)

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.pages import attempt
-from systems.authorization import Permission, has_permission
+from systems.authorization import Permission, has_permission, upload_authority
 
 from ..models import UPLOAD_FORMAT_CHOICES, MetricUpload, ReportingPeriod, SegmentationRun
 from ..preview import preview_of
@@ -20,7 +20,7 @@ from . import selectors
 from .metric_comparison import metric_comparison
 from .presenters import UploadPresenter
 from .problems import report_csv
-from .services import UploadRefused, receive_upload, retry_upload, upload_scope
+from .services import UploadRefused, receive_upload, retry_upload
 from .validation import TEMPLATE_COLUMNS
 
 FORMAT_CHOICES = [("", "Work it out from the columns"), *UPLOAD_FORMAT_CHOICES]
@@ -56,14 +56,17 @@ def upload_list(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 requested_format=form.cleaned_data["format"],
                 via="web",
-                allowed_codes=upload_scope(request.user),
+                authority=upload_authority(request.user),
             )
         except UploadRefused as exc:
             form.add_error("file", str(exc))
         else:
-            if not received.created:
-                messages.info(request, received.message)
-            return redirect("uploads:detail", pk=received.upload.pk)
+            if received.created:
+                return redirect("uploads:detail", pk=received.upload.pk)
+            messages.info(request, received.message)
+            if selectors.may_see_upload(request.user, received.upload):
+                return redirect("uploads:detail", pk=received.upload.pk)
+            return redirect("uploads:list")
     uploads = selectors.uploads_for(request.user)[:25]
     return render(
         request,
@@ -95,15 +98,21 @@ def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if run.state != "superseded"
     ]
     return render(
-        request, "uploads/detail.html", {"u": UploadPresenter(upload), "changes": changes}
+        request, "uploads/detail.html", {"u": _presented(request, upload), "changes": changes}
     )
+
+
+def _presented(request: HttpRequest, upload: MetricUpload) -> UploadPresenter:
+    earlier = upload.duplicate_of
+    visible = earlier is not None and selectors.may_see_upload(request.user, earlier)
+    return UploadPresenter(upload, earlier_visible=visible)
 
 
 @login_required
 def upload_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The status panel alone, for the page to poll while the upload is in progress."""
     upload = _upload(request, pk)
-    return render(request, "uploads/_status.html", {"u": UploadPresenter(upload)})
+    return render(request, "uploads/_status.html", {"u": _presented(request, upload)})
 
 
 @login_required

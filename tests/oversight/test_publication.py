@@ -13,6 +13,7 @@ from oversight.autonomy.policy import load_autonomy_policy
 from oversight.demo import demo_rows
 from oversight.inputs import record_inputs
 from oversight.models import (
+    MetricScore,
     MetricValue,
     Notification,
     OrganisationAssessment,
@@ -80,6 +81,15 @@ def _analyst_upload(period: ReportingPeriod):
     return analyst, icb, own, upload
 
 
+def _scores(run_id: int) -> set[tuple[str, tuple]]:
+    return {
+        (code, (metric, score, rank, size))
+        for code, metric, score, rank, size in MetricScore.objects.filter(
+            run_id=run_id
+        ).values_list("organisation__code", "metric_id", "score", "rank", "pool_size")
+    }
+
+
 def test_an_analysts_upload_changes_no_official_position(published):
     q2 = published
     before = _official_state(q2)
@@ -96,14 +106,24 @@ def test_an_analysts_upload_changes_no_official_position(published):
     assert provisional.cut_points == before["frozen"]
     assert provisional in upload.runs.all()
 
-    # Seen by the national team: the cut points are kept, so an organisation outside the
-    # analyst's ICB can move only when its rank in a shared pool moved, and says so.
+    # The cut points and the published run's pools are held still: no organisation
+    # outside the analyst's ICB moves, and none keeps anything but its published scores.
+    assert provisional.ranked_against_id == before["published_run"]
     everyone = preview_of(provisional)
     moved = {m.code for m in everyone.moves}
-    assert moved & set(own), moved
-    for m in everyone.moves:
-        expected = "its own data changed" if m.code in own else "others' values moved its rank"
-        assert m.cause.startswith(expected), m
+    assert moved and moved <= set(own), moved
+    assert all(m.cause == "its own data changed" for m in everyone.moves)
+    assert everyone.pools.startswith("Ranks were worked against the pools of published run")
+    published_scores = _scores(before["published_run"])
+    provisional_scores = _scores(provisional.pk)
+    differ = {code for code, _ in set(published_scores) ^ set(provisional_scores)}
+    assert differ and differ <= set(own), differ
+
+    # A national user may still rank every pool afresh: then others' ranks move too.
+    afresh = run_segmentation(period=q2, actor="national", replicates=0, fresh_pools=True)
+    assert afresh.ranked_against_id is None
+    assert preview_of(afresh).pools.startswith("Every pool was ranked afresh")
+    assert _official_state(q2) == before
     # Seen by the analyst: the moves within their scope, the rest counted only.
     mine = preview_of(provisional, analyst)
     visible = {m.code for m in mine.moves}

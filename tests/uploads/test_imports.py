@@ -107,7 +107,7 @@ def test_the_same_content_again_is_recognised_and_not_imported_twice(
         again = receive_upload(content=two_quarters, filename="copy.csv", actor="someone")
     assert not again.created
     assert again.upload.pk == first.pk
-    assert "already uploaded as upload" in again.message
+    assert again.message == "This file was already imported; it was not imported again."
     assert MetricValue.objects.count() == values
     assert SegmentationRun.objects.count() == runs
     assert AuditEvent.objects.filter(action="upload.repeated").count() == 1
@@ -252,7 +252,7 @@ def test_import_metrics_command(q2, tmp_path):
 
     out = io.StringIO()
     call_command("import_metrics", str(good), stdout=out)
-    assert "already uploaded" in out.getvalue()
+    assert "already imported; it was not imported again. Upload " in out.getvalue()
 
     bad = tmp_path / "bad.csv"
     bad.write_bytes(template_file([["RHA", "OF0082", "Q2 2025/26", "lots"]]))

@@ -97,7 +97,7 @@ def test_a_good_file_is_imported_and_segmented(client, analyst, django_capture_o
     # The same file again: recognised, pointed at the first upload.
     response = post_file(client, content)
     assert response["Location"] == f"/uploads/{upload.pk}/"
-    assert "already uploaded as upload" in client.get(response["Location"]).content.decode()
+    assert "This file was already imported" in client.get(response["Location"]).content.decode()
     assert MetricUpload.objects.count() == 1
 
 

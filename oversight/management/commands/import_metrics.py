@@ -67,7 +67,8 @@ class Command(BaseCommand):
         except UploadRefused as exc:
             raise CommandError(str(exc)) from exc
         if not received.created:
-            self.stdout.write(received.message)
+            earlier = received.upload
+            self.stdout.write(f"{received.message} Upload {earlier.pk}: {earlier.original_name}.")
             return
         upload = process_upload(
             upload_id=received.upload.pk, actor=SystemActor("manage.py import_metrics")

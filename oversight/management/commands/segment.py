@@ -33,6 +33,14 @@ class Command(BaseCommand):
             help="Publish the run as the period's official results and apply what follows.",
         )
         parser.add_argument(
+            "--fresh-pools",
+            action="store_true",
+            help=(
+                "Rank every organisation afresh, not against the published run's pools "
+                "(with --publish, pools are always worked afresh)."
+            ),
+        )
+        parser.add_argument(
             "--reason", default="", help="Why (needed to replace published results)."
         )
 
@@ -44,6 +52,7 @@ class Command(BaseCommand):
         if_changed: bool,
         publish: bool,
         reason: str,
+        fresh_pools: bool,
         **options,
     ):
         reporting_period = get_period(period)
@@ -59,6 +68,7 @@ class Command(BaseCommand):
                 only_if_changed=if_changed,
                 publish=publish,
                 reason=reason,
+                fresh_pools=fresh_pools,
             )
         except (MethodologyNotReady, PublicationRefused) as exc:
             raise CommandError(str(exc)) from exc
@@ -76,6 +86,11 @@ class Command(BaseCommand):
                 else "provisional (publish it with manage.py publish_run)"
             )
         )
+        if run.ranked_against_id:
+            self.stdout.write(
+                f"Ranks worked against the pools of published run {run.ranked_against_id}, "
+                "held still (--fresh-pools works them afresh)."
+            )
         self.stdout.write(
             f"Organisations segmented: {run.organisation_count - not_segmented} "
             f"(not segmented: {not_segmented})"

@@ -13,10 +13,16 @@ from django.views.decorators.http import require_POST
 from core.pages import attempt
 from systems.authorization import Permission, has_permission, upload_authority
 
-from ..models import UPLOAD_FORMAT_CHOICES, MetricUpload, ReportingPeriod, SegmentationRun
+from ..models import (
+    UPLOAD_FORMAT_CHOICES,
+    Methodology,
+    MetricUpload,
+    ReportingPeriod,
+    SegmentationRun,
+)
 from ..preview import preview_of
 from ..selectors import NoResults, UnknownRun, run_for
-from . import selectors
+from . import catalogue, selectors
 from .metric_comparison import metric_comparison
 from .presenters import UploadPresenter
 from .problems import report_csv
@@ -134,6 +140,38 @@ def upload_retry(request: HttpRequest, pk: int) -> HttpResponse:
         ),
     )
     return redirect("uploads:detail", pk=upload.pk)
+
+
+@login_required
+def metric_catalogue(request: HttpRequest) -> HttpResponse:
+    """Every metric of a methodology: ids, units, direction, range, groups, scoring."""
+    methodologies = list(Methodology.objects.order_by("-slug"))
+    chosen = request.GET.get("methodology", "")
+    methodology = catalogue.methodology_for(chosen)
+    error = f"'{chosen}' is not a methodology." if chosen and methodology is None else ""
+    if methodology is None and methodologies:
+        methodology = methodologies[0]
+    return render(
+        request,
+        "uploads/metrics.html",
+        {
+            "methodologies": methodologies,
+            "methodology": methodology,
+            "rows": catalogue.catalogue_rows(methodology) if methodology else [],
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def template_xlsx(request: HttpRequest) -> HttpResponse:
+    content = catalogue.template_workbook(catalogue.methodology_for(""))
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = 'attachment; filename="metric-upload-template.xlsx"'
+    return response
 
 
 @login_required

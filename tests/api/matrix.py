@@ -262,6 +262,8 @@ MATRIX: list[Entry] = [
         data={"reason": "matrix"},
     ),
     E("uploads:template", allowed=PEOPLE, page=True),
+    E("uploads:template_xlsx", allowed=PEOPLE, page=True),
+    E("uploads:metrics", allowed=PEOPLE, page=True),
     E("uploads:reconciliation", allowed=PEOPLE, page=True),
     E(
         "autonomy:decisions",

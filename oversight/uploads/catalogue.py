@@ -57,10 +57,10 @@ def _row(m: MetricDefinition) -> CatalogueRow:
         name=m.name,
         domain=m.domain,
         sub_domain=m.sub_domain,
-        units=m.units or "–",
+        units=m.units or "",
         direction="Higher is better" if m.direction == "higher" else "Lower is better",
         valid_range=_range(m.valid_min, m.valid_max),
-        peer_groups=", ".join(GROUPS.get(g, g) for g in m.peer_groups) or "–",
+        peer_groups=", ".join(GROUPS.get(g, g) for g in m.peer_groups) or "",
         scoring=scoring_text(m),
         in_average="No" if m.contextual or not m.included_in_average else "Yes",
     )

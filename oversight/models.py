@@ -427,7 +427,7 @@ class ProgrammeMembership(models.Model):
         ordering = ["-entered_on"]
 
     def __str__(self) -> str:
-        return f"{self.organisation_id} from {self.entered_on}"
+        return f"{self.organisation.code} in the programme from {self.entered_on}"
 
 
 class RunStatus(models.TextChoices):

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from .authorization import Permission, permission_required
+from .audit_display import TOKEN_NOISE, changes_of
 from .models import AuditEvent
 from .selectors import audit_events, region_tree
 
@@ -41,7 +42,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     """Recorded state changes, newest first, filtered by action, object, actor and dates."""
     filters = {
         key: request.GET.get(key, "").strip()
-        for key in ("action", "object_type", "object_id", "actor", "since", "until")
+        for key in ("action", "object_type", "object_id", "actor", "since", "until", "tokens")
     }
     errors = []
     dates: dict[str, datetime.date | None] = {}
@@ -60,7 +61,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         since=dates["since"],
         until=dates["until"],
     )
+    if not filters["tokens"] and not filters["action"].startswith("api_token"):
+        events = events.exclude(action__in=TOKEN_NOISE)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    rows = [(event, changes_of(event)) for event in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -68,6 +72,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "systems/audit.html",
         {
             "page": page,
+            "rows": rows,
             "filters": filters,
             "errors": errors,
             "query": query.urlencode(),

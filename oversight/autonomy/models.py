@@ -105,7 +105,7 @@ class FreedomGrant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.freedom.slug} for {self.organisation_id}: {self.status}"
+        return f"{self.freedom.slug} for {self.organisation.code}: {self.status}"
 
 
 class GrantEvent(models.Model):
@@ -155,7 +155,7 @@ class FreedomEvaluation(models.Model):
 
     def __str__(self) -> str:
         verdict = "eligible" if self.eligible else "not eligible"
-        return f"{self.freedom_id}/{self.organisation_id}: {verdict}"
+        return f"{self.freedom_id}/{self.organisation.code}: {verdict}"
 
 
 class SupportLevel(models.Model):
@@ -175,7 +175,7 @@ class SupportLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organisation_id}: {self.level}"
+        return f"{self.organisation.code}: {self.level}"
 
 
 class ActionStatus(models.TextChoices):
@@ -218,7 +218,7 @@ class OversightAction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.organisation_id}, {self.status})"
+        return f"{self.title} ({self.organisation.code}, {self.status})"
 
 
 class ActionEvent(models.Model):
@@ -254,7 +254,7 @@ class CqcRating(models.Model):
         ordering = ["-published_on", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.organisation_id}: {self.rating} ({self.published_on})"
+        return f"{self.organisation.code}: {self.rating} ({self.published_on})"
 
 
 class CapabilityAssessment(models.Model):
@@ -276,4 +276,4 @@ class CapabilityAssessment(models.Model):
         ordering = ["-financial_year", "-recorded_at"]
 
     def __str__(self) -> str:
-        return f"{self.organisation_id} {self.financial_year} {self.assessor}: {self.overall}"
+        return f"{self.organisation.code} {self.financial_year} {self.assessor}: {self.overall}"

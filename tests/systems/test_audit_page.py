@@ -81,3 +81,25 @@ def test_sign_in_and_out(client, people):
     assert client.get("/audit/").status_code == 200
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/audit/").status_code == 302
+
+
+def test_changes_are_written_field_by_field_and_token_writes_are_hidden_by_default(client, people):
+    audit.record(
+        actor="nat",
+        action="grant.confirmed",
+        object_type="x",
+        object_id="9",
+        object_repr="capital-limits for RHA: live",
+        before={"status": "proposed", "note": ""},
+        after={"status": "live", "note": "", "scope": ["RHA", "RK5"]},
+        reason="Met the criteria",
+    )
+    audit.record(actor="token ab12", action="api_token.used_for_write", after={"path": "/x"})
+    client.force_login(people["national"])
+    html = client.get("/audit/").content.decode()
+    assert "<strong>status</strong>: proposed → live" in html
+    assert "<strong>scope</strong>: RHA, RK5" in html
+    assert "<strong>note</strong>" not in html  # unchanged
+    assert "{&#x27;" not in html and "{'" not in html  # no Python dicts
+    assert "api_token.used_for_write" not in html
+    assert "api_token.used_for_write" in client.get("/audit/?tokens=1").content.decode()

@@ -27,3 +27,18 @@ def test_demo_users_refused_in_production(reference_data, settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="development only"):
         call_command("load_demo_users")
+
+
+def test_the_national_demo_user_reaches_the_admin_pages(
+    methodologies, settings, django_user_model, client
+):
+    settings.DEBUG = True
+    call_command("load_demo_users")
+    national = django_user_model.objects.get(username="national")
+    director = django_user_model.objects.get(username="midlands-director")
+    assert national.is_staff and not director.is_staff
+    client.force_login(national)
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/oversight/methodology/").status_code == 200
+    client.force_login(director)
+    assert client.get("/admin/").status_code == 302

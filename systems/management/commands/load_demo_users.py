@@ -35,7 +35,9 @@ class Command(BaseCommand):
             user, created = users.objects.get_or_create(username=username)
             if created:
                 user.set_password(password)
-                user.save()
+            # The national team keeps methodologies, catalogues and tokens in the admin.
+            user.is_staff = role == Role.NATIONAL
+            user.save()
             scope = {}
             if region:
                 scope["region"] = Region.objects.get(ods_code=region)

@@ -10,6 +10,7 @@ from .models import AuditEvent
 
 #: Recorded for every write a token makes: kept, but hidden from the log unless asked for.
 TOKEN_NOISE = ("api_token.used_for_write",)
+NOTHING = "\u2013"  # an en dash
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,9 @@ class Change:
 
 
 def plain(value: Any) -> str:
-    """A recorded value as text: lists joined, mappings as ``key: value``, nothing as –."""
+    """A recorded value as text: lists joined, mappings as ``key: value``, nothing as a dash."""
     if value is None or value == "" or value == [] or value == {}:
-        return "–"
+        return NOTHING
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):

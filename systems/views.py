@@ -4,8 +4,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from .authorization import Permission, permission_required
 from .audit_display import TOKEN_NOISE, changes_of
+from .authorization import Permission, permission_required
 from .models import AuditEvent
 from .selectors import audit_events, region_tree
 

@@ -184,9 +184,36 @@ CELERY_TASK_TRACK_STARTED = True
 # A task whose worker process dies (killed, out of memory) goes back on the queue instead of
 # being lost: the upload and segmentation tasks resume from where they stopped.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 60 * 60}
+# A message not acknowledged within this time (its worker's main process died) is delivered
+# again: longer than any task takes (a national upload and its runs: well under a minute),
+# short enough that nothing waits hours. The sweeper below acts sooner still.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=30 * 60),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Queuing a task while the broker is down gives up after about two seconds: the upload is
+# kept and the sweeper queues it once the broker is back (docs/adr/0018).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+# The sweeper: uploads never queued, or with no progress for UPLOAD_STALLED_AFTER_SECONDS,
+# are queued again (up to UPLOAD_MAX_ATTEMPTS, then failed with the reason); runs left
+# running by a process that died are recorded as interrupted.
+SWEEP_EVERY_SECONDS = env.int("SWEEP_EVERY_SECONDS", default=5 * 60)
+UPLOAD_QUEUE_GRACE_SECONDS = env.int("UPLOAD_QUEUE_GRACE_SECONDS", default=30)
+UPLOAD_MAX_ATTEMPTS = env.int("UPLOAD_MAX_ATTEMPTS", default=3)
+RUN_STUCK_AFTER_SECONDS = env.int("RUN_STUCK_AFTER_SECONDS", default=15 * 60)
 CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-work": {
+        "task": "oversight.tasks.sweep_stuck_work",
+        "schedule": SWEEP_EVERY_SECONDS,
+    },
     # Signed delegation agreements come into force on their start date; finished ones end.
     "advance-delegation-agreements": {
         "task": "delegation.tasks.advance_agreements",

@@ -40,7 +40,8 @@ def insert_frame(model: type[models.Model], frame: pd.DataFrame) -> int:
     buffer.seek(0)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(opts.db_table)
-    with connection.cursor() as cursor:
+    # COPY runs on psycopg2's own cursor: its errors are raised as Django's, like any query.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.copy_expert(
             f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buffer
         )

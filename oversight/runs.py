@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -328,6 +329,42 @@ def period_lock(period_id: int) -> Iterator[None]:
 
 
 PERIOD_LOCK_SPACE = 7301
+
+
+def sweep_interrupted_runs() -> list[int]:
+    """Record as interrupted every run left ``running`` for longer than
+    ``RUN_STUCK_AFTER_SECONDS`` whose period nobody is segmenting now (its lock is free)."""
+    limit = timezone.now() - datetime.timedelta(seconds=settings.RUN_STUCK_AFTER_SECONDS)
+    periods = (
+        SegmentationRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=limit)
+        .values_list("period_id", flat=True)
+        .distinct()
+    )
+    swept: list[int] = []
+    for period_id in sorted(set(periods)):
+        if not _try_period_lock(period_id):
+            continue
+        try:
+            stuck = SegmentationRun.objects.filter(period_id=period_id, status=RunStatus.RUNNING)
+            swept += list(stuck.values_list("pk", flat=True))
+            _abandon_interrupted_runs(ReportingPeriod.objects.get(pk=period_id))
+        finally:
+            _release_period_lock(period_id)
+    return swept
+
+
+def _try_period_lock(period_id: int) -> bool:
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [PERIOD_LOCK_SPACE, period_id])
+        return bool(cursor.fetchone()[0])
+
+
+def _release_period_lock(period_id: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [PERIOD_LOCK_SPACE, period_id])
 
 
 def _abandon_interrupted_runs(period: ReportingPeriod) -> None:

@@ -76,6 +76,9 @@ class MetricUpload(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When its work last went on the task queue; blank while the queue could not be reached
+    # (the sweeper queues it when the queue is back).
+    queued_at = models.DateTimeField(null=True, blank=True)
     segment_after_import = models.BooleanField(default=True)
     allowed_codes = models.JSONField(
         null=True,

@@ -17,7 +17,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import kombu.exceptions
 import pandas as pd
+from django import db
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -65,6 +67,9 @@ def limits() -> Limits:
 
 
 ALREADY_IMPORTED = "This file was already imported; it was not imported again."
+# A database connection lost, or the task queue out of reach: worth trying again later.
+TRANSIENT_ERRORS = (db.OperationalError, db.InterfaceError)
+BROKER_ERRORS = (kombu.exceptions.OperationalError, ConnectionError, OSError)
 
 
 @dataclass
@@ -174,10 +179,29 @@ def _safe_name(filename: str) -> str:
 
 
 def _enqueue(upload: MetricUpload) -> None:
+    """Queue the upload's work once the transaction commits. When the task queue cannot be
+    reached the upload is kept (``queued_at`` blank) and the sweeper queues it later."""
+    pk = upload.pk
+    transaction.on_commit(lambda: queue_upload(pk))
+
+
+def queue_upload(upload_id: int) -> bool:
+    """Put the upload's work on the task queue now; ``False`` when the queue is down (the
+    upload says so and waits for the sweeper)."""
     from ..tasks import process_upload as task  # lazy: oversight.tasks imports this module
 
-    pk = upload.pk
-    transaction.on_commit(lambda: task.delay(pk))
+    try:
+        task.delay(upload_id)
+    except BROKER_ERRORS as exc:
+        logger.warning("upload %s not queued: %s", upload_id, exc)
+        MetricUpload.objects.filter(pk=upload_id, queued_at__isnull=True).update(
+            stage_detail="Waiting for the task queue: it starts as soon as the queue is back",
+            updated_at=timezone.now(),
+        )
+        return False
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        MetricUpload.objects.filter(pk=upload_id).update(queued_at=timezone.now())
+    return True
 
 
 # --- Processing -----------------------------------------------------------------------------
@@ -217,6 +241,9 @@ def process_upload(*, upload_id: int, actor: Actor = "celery: process_upload") -
             _recompute(upload, actor)
         else:
             _set(upload, status=UploadStatus.DONE, progress=100, finished_at=timezone.now())
+    except TRANSIENT_ERRORS:
+        # The database went away: the task retries with back-off, and the sweeper after it.
+        raise
     except Exception as exc:
         logger.exception("upload %s failed", upload.pk)
         _set(
@@ -450,6 +477,76 @@ def is_stalled(upload: MetricUpload) -> bool:
     (the worker that had it stopped)."""
     limit = datetime.timedelta(seconds=settings.UPLOAD_STALLED_AFTER_SECONDS)
     return upload.in_progress and timezone.now() - upload.updated_at > limit
+
+
+@dataclass
+class Sweep:
+    requeued: list[int]
+    failed: list[int]
+
+
+def sweep_stuck_uploads(*, actor: Actor) -> Sweep:
+    """Queue again every upload that never reached the queue or shows no progress for
+    ``UPLOAD_STALLED_AFTER_SECONDS``; one that has stopped ``UPLOAD_MAX_ATTEMPTS`` times is
+    failed with the reason instead (a person can retry it). Audited."""
+    now = timezone.now()
+    grace = now - datetime.timedelta(seconds=settings.UPLOAD_QUEUE_GRACE_SECONDS)
+    stalled = now - datetime.timedelta(seconds=settings.UPLOAD_STALLED_AFTER_SECONDS)
+    waiting = MetricUpload.objects.filter(
+        status__in=(UploadStatus.RECEIVED, UploadStatus.IMPORTED),
+        queued_at__isnull=True,
+        updated_at__lt=grace,
+    )
+    stuck = MetricUpload.objects.filter(status__in=UPLOAD_IN_PROGRESS, updated_at__lt=stalled)
+    sweep = Sweep([], [])
+    for upload in (waiting | stuck).distinct().order_by("pk"):
+        if upload.queued_at is not None and upload.attempts >= settings.UPLOAD_MAX_ATTEMPTS:
+            _give_up(upload, actor)
+            sweep.failed.append(upload.pk)
+        else:
+            _requeue(upload, actor, never_queued=upload.queued_at is None)
+            sweep.requeued.append(upload.pk)
+    return sweep
+
+
+def _requeue(upload: MetricUpload, actor: Actor, *, never_queued: bool) -> None:
+    with transaction.atomic():
+        before = upload.status
+        _set(
+            upload,
+            status=UploadStatus.IMPORTED if upload.imported_at else UploadStatus.RECEIVED,
+            stage_detail="Queued again",
+            queued_at=None,
+        )
+        audit.record(
+            actor=actor,
+            action="upload.requeued",
+            obj=upload,
+            before={"status": before},
+            after={"status": upload.status},
+            reason=(
+                "It had not reached the task queue"
+                if never_queued
+                else "It stopped without finishing (its worker was lost)"
+            ),
+        )
+        _enqueue(upload)
+
+
+def _give_up(upload: MetricUpload, actor: Actor) -> None:
+    reason = (
+        f"Stopped without finishing {upload.attempts} times; left for a person to look at "
+        "and retry."
+    )
+    with transaction.atomic():
+        _set(upload, status=UploadStatus.FAILED, failure_reason=reason, finished_at=timezone.now())
+        audit.record(
+            actor=actor,
+            action="upload.failed",
+            obj=upload,
+            after={"reason": reason},
+            reason="The sweeper gave up on it",
+        )
 
 
 def retry_upload(*, upload: MetricUpload, actor: Actor, reason: str = "") -> MetricUpload:

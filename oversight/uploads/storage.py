@@ -85,7 +85,7 @@ def _store_postgres(
     the caller's period locks), otherwise a merge with the current values."""
     now = timezone.now()
     period_ids = [int(p) for p in rows["period_id"].unique()]
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM oversight_metricvalue "
             "WHERE period_id = ANY(%s) AND superseded_at IS NULL)",
@@ -328,7 +328,7 @@ def _merge_postgres(
     """Stage the rows in a temporary table, supersede current values that differ and
     insert what has no identical current value."""
     codes, dictionary = _dictionaries(rows)
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         _stage(cursor, rows, codes, dictionary)
         _decode_staged(cursor)
         superseded = _supersede_changed(cursor, now)

@@ -564,14 +564,72 @@ def check_cqc(rows: Rows) -> None:
     )
 
 
-def read_reporting_dates(rows: Rows) -> None:
-    """Reporting dates: ISO or day/month/year dates become dates; anything else is kept
-    as text (NHS England writes e.g. "Month 12 2025/26")."""
+def read_reporting_dates(rows: Rows, *, workbook: bool = False) -> None:
+    """Reporting dates: ISO (``2025-06-30``) or day/month/year (``30/06/2025``) dates, and
+    in a workbook Excel's date serial numbers, become dates; a period written as text
+    (NHS England's "Month 12 2025/26", "Jun-25", "Q4 2024-25") is kept as text. Anything
+    that looks like a date but is not one (``2025-02-30``, ``06/30/2025``; a serial number
+    in CSV) is an error, and so is text longer than is kept: nothing is guessed or cut."""
     reporting = rows.reporting
-    dates = reporting.per_entry(_parse_date)
+    read = reporting.per_entry(lambda t: _reporting_date(t, workbook))
+    dates = objects([d if isinstance(d, datetime.date) else None for d in read])
+    problems = objects([d if isinstance(d, str) else "" for d in read])
+    wrong = reporting.with_table(problems)
+    mask = wrong.test(bool)
+    rows.errors.add(mask, rows.columns.get("reporting", ""), reporting, wrong.values(mask))
     rows.reporting_date = reporting.with_table(dates)
     rows.reporting_text = reporting.with_table(
-        objects([t[:60] if d is None else "" for t, d in zip(reporting.table, dates, strict=True)])
+        objects(
+            [
+                t if d is None and not p else ""
+                for t, d, p in zip(reporting.table, dates, problems, strict=True)
+            ]
+        )
+    )
+
+
+REPORTING_TEXT_CHARS = 60  # the stored text's length
+DATE_SHAPED = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T].*)?$")
+SERIAL = re.compile(r"^\d{5}(?:\.0+)?$")
+DATE_FORMS = (
+    "write a date as YYYY-MM-DD (2025-06-30) or DD/MM/YYYY (30/06/2025), or a period as "
+    "text (Jun-25, Q1 2025/26, Month 12 2025/26)"
+)
+EXCEL_EPOCH = datetime.date(1899, 12, 30)
+
+
+def _reporting_date(text: str, workbook: bool) -> datetime.date | str | None:
+    """A date, an error message, or ``None`` (text kept as it is)."""
+    if not text:
+        return None
+    if SERIAL.match(text):
+        if workbook:
+            return EXCEL_EPOCH + datetime.timedelta(days=int(float(text)))
+        return (
+            f"'{text}' looks like an Excel date serial number, which CSV cannot say; {DATE_FORMS}."
+        )
+    date = _parse_date(text)
+    if date is not None:
+        return date
+    if DATE_SHAPED.match(text):
+        return f"'{text}' is not a date that exists in either accepted order; {DATE_FORMS}."
+    if len(text) > REPORTING_TEXT_CHARS:
+        return (
+            f"The reporting date is {len(text)} characters long; at most "
+            f"{REPORTING_TEXT_CHARS} are kept. Shorten it."
+        )
+    return None
+
+
+def check_notes(rows: Rows, max_chars: int) -> None:
+    """A note longer than ``max_chars`` is an error (it would not be cut short)."""
+    long = rows.note.test(lambda t: len(t) > max_chars)
+    rows.errors.add(
+        long,
+        rows.columns.get("note", "note"),
+        rows.note,
+        f"The note is longer than {max_chars:,} characters; shorten it (a note is never cut "
+        "short).",
     )
 
 

@@ -35,6 +35,17 @@ class FileRejected(Exception):
         super().__init__("; ".join(p.message for p in problems))
 
 
+def unreadable(exc: BaseException, filename: str) -> Problem:
+    """What to say of a file that stopped the reader in a way no check foresaw."""
+    detail = str(exc).strip()[:200] or "no detail"
+    return Problem(
+        f"The file could not be read: it holds something the reader does not handle "
+        f"({type(exc).__name__}: {detail}). Nothing was stored. Check that it is CSV or an "
+        ".xlsx workbook in one of the accepted formats, saved from a spreadsheet.",
+        file=filename,
+    )
+
+
 def report_csv(problems: list[dict[str, Any]]) -> str:
     """The problems as CSV text (for download), one line each, in report order."""
     buffer = io.StringIO()

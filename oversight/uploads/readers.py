@@ -13,6 +13,7 @@ import io
 import itertools
 import os
 import re
+import warnings as python_warnings
 import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,14 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from .problems import FileRejected, Problem
+from .shape import (
+    ShapeLimits,
+    check_columns,
+    check_csv_shape,
+    check_header,
+    check_sheet_shape,
+    first_line_end,
+)
 
 ROW = "_row"
 CHUNK_ROWS = 250_000
@@ -36,6 +45,13 @@ class Limits:
     max_bytes: int = 50 * 1024 * 1024
     max_uncompressed_bytes: int = 500 * 1024 * 1024
     max_compression_ratio: int = 100
+    max_rows: int = 2_000_000
+    max_columns: int = 100
+    max_cell_chars: int = 5_000
+
+    @property
+    def shape(self) -> ShapeLimits:
+        return ShapeLimits(self.max_rows, self.max_columns, self.max_cell_chars)
 
 
 @dataclass
@@ -98,7 +114,8 @@ def read_table(
         raise FileRejected(
             [Problem("The file is named .xlsx but is not an Excel workbook.", file=filename)]
         )
-    return _read_csv(data, filename, progress, None if columns is None else set(columns))
+    keep = None if columns is None else set(columns)
+    return _read_csv(data, filename, progress, keep, limits.shape)
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -107,6 +124,7 @@ def read_table(
 # stops at the first one; stripping would copy the whole file.)
 NOT_BLANK = re.compile(rb"[^\xef\xbb\xbf \t\r\n]")
 BOM = b"\xef\xbb\xbf"
+NEWLINE = b"\n"
 
 
 def _decode_check(data: bytes, filename: str) -> str:
@@ -140,6 +158,7 @@ def _decode_check(data: bytes, filename: str) -> str:
         data.decode("utf-8")
         return "utf-8-sig" if bom else "utf-8"
     except UnicodeDecodeError as utf8_error:
+        _refuse_mixed(data, bom, utf8_error, filename)
         try:
             data.decode("cp1252")
             return "cp1252"
@@ -158,6 +177,38 @@ def _decode_check(data: bytes, filename: str) -> str:
             ) from exc
 
 
+# A character written as UTF-8 (two to four bytes): in Windows-1252 text these pairs are
+# letters such as "Ã©", which no file of ours holds.
+UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _refuse_mixed(data: bytes, bom: bool, error: UnicodeDecodeError, filename: str) -> None:
+    """Refuse text that is partly UTF-8 (a byte-order mark or a UTF-8 character) and partly
+    not: read either way, some of its text would come out wrong."""
+    utf8 = UTF8_SEQUENCE.search(data)
+    if not bom and utf8 is None:
+        return
+    line = data.count(b"\n", 0, error.start) + 1
+    if bom or utf8 is None:
+        evidence = "it starts with a UTF-8 byte-order mark"
+    else:
+        evidence = f"line {data.count(NEWLINE, 0, utf8.start()) + 1} holds UTF-8 text"
+    raise FileRejected(
+        [
+            Problem(
+                f"The file mixes text encodings: {evidence}, but byte 0x{data[error.start]:02x} "
+                f"on line {line} is not UTF-8 (Windows-1252, perhaps, pasted from another "
+                "file). Nothing was guessed: save the whole file as 'CSV UTF-8' and upload it "
+                "again.",
+                row=line,
+                file=filename,
+            )
+        ]
+    )
+
+
 def _is_ascii(data: bytes, start: int) -> bool:
     bytes_ = np.frombuffer(data, dtype=np.uint8)[start:]
     return not bytes_.size or int(bytes_.max()) < 0x80
@@ -169,34 +220,26 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _read_csv(data: bytes, filename: str, progress: Progress, keep: set[str] | None) -> RawTable:
+def _read_csv(
+    data: bytes, filename: str, progress: Progress, keep: set[str] | None, limits: ShapeLimits
+) -> RawTable:
     encoding = _decode_check(data, filename)
     start = 3 if encoding == "utf-8-sig" else 0
-    end = data.find(b"\n", start)
-    first_line = data[start : end if end >= 0 else len(data)]
-    first_line = first_line.decode(encoding.replace("-sig", ""), "replace")
+    end = first_line_end(data, start, limits, filename)
+    first_line = data[start:end].decode(encoding.replace("-sig", ""), "replace")
     delimiter = _delimiter(first_line)
-    header = next(csv.reader([first_line], delimiter=delimiter))
+    try:
+        header = next(csv.reader([first_line], delimiter=delimiter))
+    except csv.Error as exc:  # a header cell over the csv module's limit (131,072)
+        raise FileRejected(
+            [Problem(f"The header row cannot be read: {exc}.", row=1, file=filename)]
+        ) from exc
     header = [h.strip() for h in header]
-    seen: dict[str, int] = {}
-    problems = []
-    for position, name in enumerate(header, start=1):
-        if not name:
-            problems.append(
-                Problem(f"Column {position} has no name in the header row.", row=1, file=filename)
-            )
-        elif name in seen:
-            problems.append(
-                Problem(
-                    f"The column '{name}' appears twice (columns {seen[name]} and {position}).",
-                    row=1,
-                    column=name,
-                    file=filename,
-                )
-            )
-        seen.setdefault(name, position)
+    check_columns(len(header), limits, filename)
+    problems = check_header(header, filename)
     if problems:
         raise FileRejected(problems)
+    check_csv_shape(data, start, delimiter, len(header), limits, filename)
 
     kept = header if keep is None else [c for c in header if c in keep]
     chunks = _parse_csv(data, filename, encoding, delimiter, header, kept, progress, text=False)
@@ -236,6 +279,31 @@ def _parse_csv(
     *,
     text: bool,
 ) -> list[pd.DataFrame] | None:
+    """As :func:`_parse_rows`, with any warning from the parser (data it would drop or
+    move) refused as an error."""
+    with python_warnings.catch_warnings():
+        python_warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return _parse_rows(
+                data, filename, encoding, delimiter, header, kept, progress, text=text
+            )
+        except pd.errors.ParserWarning as exc:
+            raise FileRejected(
+                [Problem(f"The rows do not line up with the header: {exc}", file=filename)]
+            ) from exc
+
+
+def _parse_rows(
+    data: bytes,
+    filename: str,
+    encoding: str,
+    delimiter: str,
+    header: list[str],
+    kept: list[str],
+    progress: Progress,
+    *,
+    text: bool,
+) -> list[pd.DataFrame] | None:
     """The file's rows in chunks, with the ``kept`` columns only.
 
     Kept columns are categorical (each distinct text once, and codes) unless ``text``:
@@ -256,6 +324,9 @@ def _parse_csv(
         "skip_blank_lines": True,
         "chunksize": CHUNK_ROWS,
         "engine": "c",
+        # Never an implicit index column: a row with an extra cell is an error (the shape
+        # check refuses it first), not a row whose cells all move one column right.
+        "index_col": False,
     }
     ranges = _line_ranges(data, PARALLEL_PARTS) if len(data) >= PARALLEL_BYTES else []
     if len(ranges) > 1 and PARALLEL_THREADS > 1:
@@ -484,13 +555,21 @@ def _read_xlsx(
             [Problem(f"The workbook cannot be opened: {exc}", file=filename)]
         ) from exc
     try:
-        return _read_workbook(workbook, filename, header_sets, progress)
+        for sheet in workbook.worksheets:
+            check_sheet_shape(
+                workbook._archive, sheet._worksheet_path, limits.shape, filename, sheet.title
+            )
+        return _read_workbook(workbook, filename, header_sets, progress, limits.shape)
     finally:
         workbook.close()
 
 
 def _read_workbook(
-    workbook: Any, filename: str, header_sets: list[set[str]], progress: Progress
+    workbook: Any,
+    filename: str,
+    header_sets: list[set[str]],
+    progress: Progress,
+    limits: ShapeLimits,
 ) -> RawTable:
     """The first sheet with a format's columns, every cell as text; formulas and merged
     cells are refused, and the other sheets are named in a warning."""
@@ -511,17 +590,9 @@ def _read_workbook(
     header = [_cell_text(v) for v in headers[chosen.title]]
     while header and not header[-1]:
         header.pop()
-    for position, name in enumerate(header, start=1):
-        if not name:
-            problems.append(
-                Problem(
-                    f"Column {position} has no name in the header row.",
-                    row=1,
-                    sheet=chosen.title,
-                    file=filename,
-                )
-            )
-    records, rows = _sheet_rows(chosen, header, filename, progress, problems)
+    problems += check_header(header, filename, chosen.title)
+    records, rows, cell_problems = _sheet_rows(chosen, header, filename, progress, limits)
+    problems += cell_problems
     if problems:
         raise FileRejected(problems)
     frame = pd.DataFrame(records, columns=header, dtype=object)
@@ -594,29 +665,21 @@ def _merged_cells(workbook: Any, sheet: Any, filename: str) -> list[Problem]:
 
 
 def _sheet_rows(
-    sheet: Any, header: list[str], filename: str, progress: Progress, problems: list[Problem]
-) -> tuple[list[list[str]], list[int]]:
-    """The sheet's data rows as text (blank rows skipped, short rows padded) and their row
-    numbers; a problem is added to ``problems`` for each formula."""
+    sheet: Any, header: list[str], filename: str, progress: Progress, limits: ShapeLimits
+) -> tuple[list[list[str]], list[int], list[Problem]]:
+    """The sheet's data rows as text (blank rows skipped, short rows padded: an empty
+    cell is not stored in a workbook), their row numbers, and a problem for each formula,
+    value beyond the header's last column and over-long cell."""
     width = len(header)
     records: list[list[str]] = []
     rows: list[int] = []
+    problems: list[Problem] = []
     for number, cells in enumerate(sheet.iter_rows(min_row=2), start=2):
-        values = []
-        for position, cell in enumerate(cells[:width]):
-            value = cell.value
-            if cell.data_type == "f" or (isinstance(value, str) and value.startswith("=")):
-                problems.append(
-                    Problem(
-                        f"Cell holds a formula ({str(value)[:60]}); paste values only.",
-                        row=number,
-                        column=header[position] if position < width else "",
-                        value=str(value)[:200],
-                        sheet=sheet.title,
-                        file=filename,
-                    )
-                )
-            values.append(_cell_text(value))
+        values = [_cell_text(cell.value) for cell in cells]
+        problems += _cell_problems(cells, values, header, number, limits, sheet.title, filename)
+        if len(problems) > MAX_SHEET_PROBLEMS:
+            break
+        values = values[:width]
         if not any(values):
             continue
         values.extend([""] * (width - len(values)))
@@ -624,7 +687,67 @@ def _sheet_rows(
         rows.append(number)
         if len(records) % CHUNK_ROWS == 0:
             progress(50, f"Read {len(records):,} rows")
-    return records, rows
+    return records, rows, problems
+
+
+# A workbook with more problems than this in its cells is refused on them: they are the
+# same mistake repeated (a formula filled down, a column pasted beside the table).
+MAX_SHEET_PROBLEMS = 1_000
+
+
+def _cell_problems(
+    cells: tuple[Any, ...],
+    values: list[str],
+    header: list[str],
+    number: int,
+    limits: ShapeLimits,
+    sheet: str,
+    filename: str,
+) -> list[Problem]:
+    """A problem for each formula, each value beyond the header's last column and each
+    cell longer than ``max_cell_chars`` in one row."""
+    width = len(header)
+    problems = []
+    for position, (cell, text) in enumerate(zip(cells, values, strict=True)):
+        if not text:
+            continue
+        column = header[position] if position < width else _letters(position + 1)
+        value = cell.value
+        if cell.data_type == "f" or (isinstance(value, str) and value.startswith("=")):
+            message = f"Cell holds a formula ({text[:60]}); paste values only."
+        elif position >= width:
+            message = (
+                f"A value in column {_letters(position + 1)}, after the header's last column "
+                f"({_letters(width)}, {header[-1]}); it belongs to no column. Delete it, or "
+                "give its column a name."
+            )
+        elif len(text) > limits.max_cell_chars:
+            message = (
+                f"The cell is {len(text):,} characters long; a cell may hold at most "
+                f"{limits.max_cell_chars:,}."
+            )
+        else:
+            continue
+        problems.append(
+            Problem(
+                message,
+                row=number,
+                column=column,
+                value=text[:200],
+                sheet=sheet,
+                file=filename,
+            )
+        )
+    return problems
+
+
+def _letters(index: int) -> str:
+    """A spreadsheet column's letters: 1 is A, 27 is AA."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _size(n: int) -> str:

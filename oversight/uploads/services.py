@@ -39,7 +39,7 @@ from ..models import (
 )
 from ..runs import run_segmentation
 from .authority import Authority
-from .problems import FileRejected, Problem
+from .problems import FileRejected, Problem, unreadable
 from .readers import ROW, Limits, read_table
 from .selectors import reference_data
 from .storage import store_rows
@@ -60,6 +60,9 @@ def limits() -> Limits:
     return Limits(
         max_bytes=settings.METRIC_UPLOAD_MAX_BYTES,
         max_uncompressed_bytes=settings.METRIC_UPLOAD_MAX_UNCOMPRESSED_BYTES,
+        max_rows=settings.METRIC_UPLOAD_MAX_ROWS,
+        max_columns=settings.METRIC_UPLOAD_MAX_COLUMNS,
+        max_cell_chars=settings.METRIC_UPLOAD_MAX_CELL_CHARS,
     )
 
 
@@ -300,9 +303,17 @@ def _validate_and_import(upload: MetricUpload, actor: Actor) -> bool:
             header=raw.header,
             allowed=set(upload.allowed_codes) if upload.allowed_codes is not None else None,
             authority=_authority_of(upload),
+            file_type=raw.file_type,
+            max_note_chars=settings.METRIC_UPLOAD_MAX_NOTE_CHARS,
         )
     except FileRejected as rejected:
         _reject(upload, [p.as_dict() for p in rejected.problems], [], actor)
+        return False
+    except db.DatabaseError:
+        raise  # ours, not the file's: retried if transient, else failed and retryable
+    except Exception as exc:  # a file that trips the reader is the file's problem: say so
+        logger.exception("upload %s could not be read", upload.pk)
+        _reject(upload, [unreadable(exc, filename).as_dict()], [], actor)
         return False
     timings["validate_ms"] = _ms(started) - timings["read_ms"]
     warnings = [_with_sheet(p, raw.sheet) for p in raw.warnings + checked.warnings]

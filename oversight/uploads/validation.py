@@ -27,6 +27,7 @@ from .checks import (
     Rows,
     check_cqc,
     check_flags,
+    check_notes,
     check_open_in_period,
     check_organisations,
     check_peer_groups,
@@ -242,6 +243,8 @@ def validate(
     header: list[str] | None = None,
     allowed: set[str] | None = None,
     authority: Authority | None = None,
+    file_type: str = "csv",
+    max_note_chars: int = 1_000,
 ) -> Validated:
     """Check every row of ``raw`` (text cells plus ``_row``); rows are stored only when
     ``errors`` is empty. ``header`` is the file's full header row when ``raw`` holds only
@@ -269,7 +272,8 @@ def validate(
     check_authority(rows, authority)
     check_published(rows)
     check_cqc(rows)
-    read_reporting_dates(rows)
+    read_reporting_dates(rows, workbook=file_type == "xlsx")
+    check_notes(rows, max_note_chars)
     find_duplicates(rows)
 
     errors = with_unknown_metrics(rows.errors.frame(header), rows)

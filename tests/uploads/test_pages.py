@@ -9,6 +9,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
 
 from oversight.models import MetricUpload, MetricValue, UploadStatus
 from oversight.uploads.services import process_upload, receive_upload
@@ -253,12 +254,37 @@ def test_a_failed_upload_shows_the_step_that_failed(client, analyst, monkeypatch
         ("done", "Validating (done)"),
         ("failed", "Imported: failed, nothing stored (stopped here)"),
     ]
-    monkeypatch.setattr("oversight.uploads.services.validate", broken)
+    monkeypatch.setattr(
+        "oversight.uploads.services.validate",
+        lambda *a, **k: (_ for _ in ()).throw(DatabaseError("relation missing")),
+    )
     assert upload_failing([["RHA", "OF0082", "Q1 2025/26", "5.0"]])[:3] == [
         ("done", "Received (done)"),
         ("failed", "Validating: failed, nothing stored (stopped here)"),
         ("todo", "Imported"),
     ]
+
+
+def test_a_file_that_trips_the_checks_is_rejected_with_a_message(client, analyst, monkeypatch):
+    """A code exception while reading or checking is the file's problem, said as such:
+    rejected (not failed and retryable), nothing stored."""
+
+    def tripped(*args, **kwargs):
+        raise IndexError("index 7 is out of bounds")
+
+    monkeypatch.setattr("oversight.uploads.services.validate", tripped)
+    received = receive_upload(
+        content=template_file([["RHA", "OF0082", "Q1 2025/26", "5.0"]]),
+        filename="m.csv",
+        actor=analyst,
+        enqueue=False,
+    )
+    upload = process_upload(upload_id=received.upload.pk)
+    assert upload.status == UploadStatus.INVALID
+    [problem] = upload.errors
+    assert problem["message"].startswith("The file could not be read")
+    assert "IndexError: index 7 is out of bounds" in problem["message"]
+    assert not MetricValue.objects.filter(upload=upload).exists()
 
 
 def test_an_upload_in_progress_shows_its_current_step(client, analyst):

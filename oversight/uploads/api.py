@@ -69,6 +69,7 @@ class UploadSerializer(serializers.ModelSerializer):
             "row_count",
             "error_count",
             "errors",
+            "error_kinds",
             "warnings",
             "summary",
             "periods",

@@ -26,6 +26,8 @@ from ..metric_ids import (
     PUBLISHED_IDS,
 )
 from .coded import Coded, Errors, at, combine, objects
+from .dates import reporting_date
+from .problems import unusual_characters
 from .readers import ROW
 
 SCORE_RANGE = (1.0, 4.0)  # a supplied score; 0 is NHS England's "no score"
@@ -220,11 +222,12 @@ def check_organisations(rows: Rows, allowed: set[str] | None) -> None:
     column = rows.columns["org_code"]
     org_at = rows.org_code.positions(orgs.index)
     known_org = org_at >= 0
+    unknown = ~rows.org_code.eq("") & ~known_org
     rows.errors.add(
-        ~rows.org_code.eq("") & ~known_org,
+        unknown,
         column,
         rows.org_code,
-        "Unknown organisation code: not an NHS trust or ICB in the reference data.",
+        rows.org_code.map(_unknown_code_message).values(unknown),
     )
     if allowed is not None:
         outside = known_org & ~rows.org_code.isin(allowed)
@@ -571,7 +574,7 @@ def read_reporting_dates(rows: Rows, *, workbook: bool = False) -> None:
     that looks like a date but is not one (``2025-02-30``, ``06/30/2025``; a serial number
     in CSV) is an error, and so is text longer than is kept: nothing is guessed or cut."""
     reporting = rows.reporting
-    read = reporting.per_entry(lambda t: _reporting_date(t, workbook))
+    read = reporting.per_entry(lambda t: reporting_date(t, workbook=workbook))
     dates = objects([d if isinstance(d, datetime.date) else None for d in read])
     problems = objects([d if isinstance(d, str) else "" for d in read])
     wrong = reporting.with_table(problems)
@@ -586,39 +589,6 @@ def read_reporting_dates(rows: Rows, *, workbook: bool = False) -> None:
             ]
         )
     )
-
-
-REPORTING_TEXT_CHARS = 60  # the stored text's length
-DATE_SHAPED = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T].*)?$")
-SERIAL = re.compile(r"^\d{5}(?:\.0+)?$")
-DATE_FORMS = (
-    "write a date as YYYY-MM-DD (2025-06-30) or DD/MM/YYYY (30/06/2025), or a period as "
-    "text (Jun-25, Q1 2025/26, Month 12 2025/26)"
-)
-EXCEL_EPOCH = datetime.date(1899, 12, 30)
-
-
-def _reporting_date(text: str, workbook: bool) -> datetime.date | str | None:
-    """A date, an error message, or ``None`` (text kept as it is)."""
-    if not text:
-        return None
-    if SERIAL.match(text):
-        if workbook:
-            return EXCEL_EPOCH + datetime.timedelta(days=int(float(text)))
-        return (
-            f"'{text}' looks like an Excel date serial number, which CSV cannot say; {DATE_FORMS}."
-        )
-    date = _parse_date(text)
-    if date is not None:
-        return date
-    if DATE_SHAPED.match(text):
-        return f"'{text}' is not a date that exists in either accepted order; {DATE_FORMS}."
-    if len(text) > REPORTING_TEXT_CHARS:
-        return (
-            f"The reporting date is {len(text)} characters long; at most "
-            f"{REPORTING_TEXT_CHARS} are kept. Shorten it."
-        )
-    return None
 
 
 def check_notes(rows: Rows, max_chars: int) -> None:
@@ -672,6 +642,14 @@ def find_duplicates(rows: Rows) -> None:
     stored[dup_rows[repeat]] = False
 
 
+def _unknown_code_message(code: str) -> str:
+    message = "Unknown organisation code: not an NHS trust or ICB in the reference data."
+    unusual = unusual_characters(code)
+    if unusual:
+        message += f" It holds characters that look like others or cannot be seen: {unusual}."
+    return message
+
+
 # --- Small helpers --------------------------------------------------------------------------
 
 
@@ -696,17 +674,6 @@ def _kind_code(kinds: list[str], kind: str) -> int:
     if kind not in kinds:
         kinds.append(kind)
     return kinds.index(kind)
-
-
-def _parse_date(text: str) -> datetime.date | None:
-    """A date from ``YYYY-MM-DD`` or ``DD/MM/YYYY`` (a time part is ignored); else None."""
-    head = text.split("T")[0].split(" ")[0]
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.datetime.strptime(head, fmt).date()
-        except ValueError:
-            continue
-    return None
 
 
 def _numeric_kinds(kinds: frozenset | None) -> bool:

@@ -65,6 +65,9 @@ class MetricUpload(models.Model):
     row_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    # Per kind of problem (column and message): the first message, the count, how many of
+    # them ``errors`` lists.
+    error_kinds = models.JSONField(default=list, blank=True)
     warnings = models.JSONField(default=list, blank=True)
     summary = models.JSONField(default=dict, blank=True)
     periods = models.ManyToManyField(

@@ -27,6 +27,10 @@ STEPS = [
 ]
 
 
+# The problems table on the page lists at most this many (the report lists more).
+SHOWN_ERRORS = 500
+
+
 @dataclass
 class Step:
     label: str
@@ -129,11 +133,30 @@ class UploadPresenter:
 
     @property
     def shown_errors(self) -> list[dict]:
-        return self.upload.errors[:500]
+        return self.upload.errors[:SHOWN_ERRORS]
 
     @property
     def more_errors(self) -> int:
-        return max(0, self.upload.error_count - 500)
+        """Problems found but not in the table (counted by kind below it)."""
+        return max(0, self.upload.error_count - len(self.shown_errors))
+
+    @property
+    def kinds_not_all_listed(self) -> list[dict]:
+        """Each kind of problem with some not in the table: its count and how many of it
+        are left out."""
+        if not self.more_errors:
+            return []
+        kinds = self.upload.error_kinds or [
+            {"column": "", "message": "Further problems", "count": self.upload.error_count}
+        ]
+        left = []
+        remaining = len(self.shown_errors)
+        for kind in kinds:
+            listed = min(kind.get("listed", 0), remaining)
+            remaining -= listed
+            if kind["count"] > listed:
+                left.append({**kind, "not_listed": kind["count"] - listed})
+        return left
 
     @property
     def summary_rows(self) -> list[tuple[str, str]]:

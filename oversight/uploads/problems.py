@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
+
+import pandas as pd
 
 REPORT_COLUMNS = ["severity", "file", "sheet", "row", "column", "value", "message"]
 
@@ -35,6 +39,24 @@ class FileRejected(Exception):
         super().__init__("; ".join(p.message for p in problems))
 
 
+def unusual_characters(text: str) -> str:
+    """The characters of ``text`` a reader would not see or would take for others
+    (invisible, control, or letters outside Latin script), named: "U+200B ZERO WIDTH
+    SPACE". Empty when there are none."""
+    found = []
+    for char in dict.fromkeys(text):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cf", "Zl", "Zp") or (
+            ord(char) > 0x7F and category.startswith("L") and "LATIN" not in _name(char)
+        ):
+            found.append(f"U+{ord(char):04X} {_name(char)}")
+    return ", ".join(found)
+
+
+def _name(char: str) -> str:
+    return unicodedata.name(char, "a control character")
+
+
 def unreadable(exc: BaseException, filename: str) -> Problem:
     """What to say of a file that stopped the reader in a way no check foresaw."""
     detail = str(exc).strip()[:200] or "no detail"
@@ -46,13 +68,61 @@ def unreadable(exc: BaseException, filename: str) -> Problem:
     )
 
 
-def report_csv(problems: list[dict[str, Any]]) -> str:
-    """The problems as CSV text (for download), one line each, in report order."""
+# A file with many problems is mostly one mistake repeated: the first PER_KIND of each kind
+# (same column, same message but for its numbers and quoted values) are listed, at most
+# MAX_LISTED in all, and every kind is counted.
+PER_KIND = 100
+MAX_LISTED = 1_000
+_VARIES = re.compile(r"'[^']*'|\d[\d,.]*")
+
+
+def capped(problems: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The problems to list (``problems`` has ``column`` and ``message`` columns, in
+    report order) and one entry per kind: its column, first message, count and how many
+    are listed."""
+    if problems.empty:
+        return problems, []
+    messages = problems["message"].astype("category")
+    kinds = messages.cat.categories.map(lambda m: _VARIES.sub("…", str(m)))
+    key = pd.Series(kinds.take(messages.cat.codes), index=problems.index)
+    column = problems["column"].astype(str)
+    group = [column, key]
+    listed_mask = problems.groupby(group, sort=False).cumcount() < PER_KIND
+    listed = problems[listed_mask.to_numpy()].head(MAX_LISTED)
+    counts = problems.groupby(group, sort=False).size()
+    shown = listed.groupby([column[listed.index], key[listed.index]], sort=False).size()
+    first = problems.groupby(group, sort=False)["message"].first()
+    return listed, [
+        {
+            "column": col,
+            "message": str(first[(col, kind)]),
+            "count": int(count),
+            "listed": int(shown.get((col, kind), 0)),
+        }
+        for (col, kind), count in counts.items()
+    ]
+
+
+def report_csv(problems: list[dict[str, Any]], kinds: list[dict[str, Any]] | None = None) -> str:
+    """The problems as CSV text (for download), one line each, in report order; then, for
+    each kind with problems not listed, a line counting them."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=REPORT_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for problem in problems:
         writer.writerow({k: _safe_cell(problem.get(k)) for k in REPORT_COLUMNS})
+    for kind in kinds or []:
+        if kind["count"] > kind["listed"]:
+            writer.writerow(
+                {
+                    "severity": "not listed",
+                    "column": _safe_cell(kind["column"]),
+                    "message": _safe_cell(
+                        f"{kind['count'] - kind['listed']:,} more problems like this one: "
+                        f"{kind['message']}"
+                    ),
+                }
+            )
     return buffer.getvalue()
 
 

@@ -8,16 +8,13 @@ A ``_row`` column holds each line's spreadsheet row number.
 from __future__ import annotations
 
 import csv
-import datetime
 import io
 import itertools
 import os
 import re
 import warnings as python_warnings
-import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,38 +27,13 @@ from .shape import (
     check_columns,
     check_csv_shape,
     check_header,
-    check_sheet_shape,
+    check_recognised,
     first_line_end,
 )
+from .tables import CHUNK_ROWS, ROW, Limits, Progress, RawTable, size_text
+from .workbook import read_xlsx
 
-ROW = "_row"
-CHUNK_ROWS = 250_000
-
-Progress = Callable[[int, str], None]
-
-
-@dataclass
-class Limits:
-    max_bytes: int = 50 * 1024 * 1024
-    max_uncompressed_bytes: int = 500 * 1024 * 1024
-    max_compression_ratio: int = 100
-    max_rows: int = 2_000_000
-    max_columns: int = 100
-    max_cell_chars: int = 5_000
-
-    @property
-    def shape(self) -> ShapeLimits:
-        return ShapeLimits(self.max_rows, self.max_columns, self.max_cell_chars)
-
-
-@dataclass
-class RawTable:
-    frame: pd.DataFrame
-    file_type: str
-    encoding: str = ""
-    sheet: str = ""
-    warnings: list[Problem] = field(default_factory=list)
-    header: list[str] = field(default_factory=list)
+__all__ = ["ROW", "Limits", "RawTable", "read_table"]
 
 
 def _noop(percent: int, detail: str) -> None:
@@ -90,8 +62,8 @@ def read_table(
         raise FileRejected(
             [
                 Problem(
-                    f"The file is {_size(len(data))}; the largest accepted is "
-                    f"{_size(limits.max_bytes)}. Split it by quarter and upload each part.",
+                    f"The file is {size_text(len(data))}; the largest accepted is "
+                    f"{size_text(limits.max_bytes)}. Split it by quarter and upload each part.",
                     file=filename,
                 )
             ]
@@ -99,7 +71,7 @@ def read_table(
     if not NOT_BLANK.search(data):
         raise FileRejected([Problem("The file is empty.", file=filename)])
     if data[:4] == b"PK\x03\x04":
-        return _read_xlsx(data, filename, list(header_sets), limits, progress)
+        return read_xlsx(data, filename, list(header_sets), limits, progress)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise FileRejected(
             [
@@ -115,7 +87,7 @@ def read_table(
             [Problem("The file is named .xlsx but is not an Excel workbook.", file=filename)]
         )
     keep = None if columns is None else set(columns)
-    return _read_csv(data, filename, progress, keep, limits.shape)
+    return _read_csv(data, filename, progress, keep, limits.shape, list(header_sets))
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -221,10 +193,25 @@ def _delimiter(first_line: str) -> str:
 
 
 def _read_csv(
-    data: bytes, filename: str, progress: Progress, keep: set[str] | None, limits: ShapeLimits
+    data: bytes,
+    filename: str,
+    progress: Progress,
+    keep: set[str] | None,
+    limits: ShapeLimits,
+    header_sets: list[set[str]],
 ) -> RawTable:
     encoding = _decode_check(data, filename)
     start = 3 if encoding == "utf-8-sig" else 0
+    if data.find(b"\n") < 0 and data.find(b"\r") >= 0:
+        raise FileRejected(
+            [
+                Problem(
+                    "The lines of the file end with carriage returns only (the old Mac "
+                    "format), so it reads as one line; save it as 'CSV UTF-8'.",
+                    file=filename,
+                )
+            ]
+        )
     end = first_line_end(data, start, limits, filename)
     first_line = data[start:end].decode(encoding.replace("-sig", ""), "replace")
     delimiter = _delimiter(first_line)
@@ -232,13 +219,21 @@ def _read_csv(
         header = next(csv.reader([first_line], delimiter=delimiter))
     except csv.Error as exc:  # a header cell over the csv module's limit (131,072)
         raise FileRejected(
-            [Problem(f"The header row cannot be read: {exc}.", row=1, file=filename)]
+            [
+                Problem(
+                    f"A cell of the header row is too long to read ({exc}); a cell may hold "
+                    f"at most {limits.max_cell_chars:,} characters.",
+                    row=1,
+                    file=filename,
+                )
+            ]
         ) from exc
     header = [h.strip() for h in header]
     check_columns(len(header), limits, filename)
     problems = check_header(header, filename)
     if problems:
         raise FileRejected(problems)
+    check_recognised(header, header_sets, filename)
     check_csv_shape(data, start, delimiter, len(header), limits, filename)
 
     kept = header if keep is None else [c for c in header if c in keep]
@@ -469,286 +464,3 @@ def _concat(chunks: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
         else:
             joined[c] = pd.concat(parts, ignore_index=True)
     return pd.DataFrame(joined)
-
-
-# --- XLSX ----------------------------------------------------------------------------------
-
-MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-
-
-def _check_archive(data: bytes, filename: str, limits: Limits) -> None:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise FileRejected(
-            [Problem("The file is not a valid .xlsx workbook (damaged zip).", file=filename)]
-        ) from exc
-    with archive:
-        members = archive.infolist()
-        total = sum(m.file_size for m in members)
-        if total > limits.max_uncompressed_bytes:
-            raise FileRejected(
-                [
-                    Problem(
-                        f"The workbook expands to {_size(total)}, over the "
-                        f"{_size(limits.max_uncompressed_bytes)} limit; it was not opened.",
-                        file=filename,
-                    )
-                ]
-            )
-        for member in members:
-            if member.file_size > (1 << 20) and member.file_size > (
-                limits.max_compression_ratio * max(member.compress_size, 1)
-            ):
-                raise FileRejected(
-                    [
-                        Problem(
-                            f"The workbook part {member.filename} is compressed "
-                            f"{member.file_size // max(member.compress_size, 1)}:1, which "
-                            "looks like a zip bomb; it was not opened.",
-                            file=filename,
-                        )
-                    ]
-                )
-        if "xl/workbook.xml" not in archive.namelist():
-            raise FileRejected(
-                [Problem("The file is a zip archive but not an Excel workbook.", file=filename)]
-            )
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat()
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _merged_ranges(archive: zipfile.ZipFile, path: str) -> list[tuple[str, int, str, int]]:
-    found = []
-    tail = b""
-    with archive.open(path) as stream:
-        while block := stream.read(1 << 20):
-            text = tail + block
-            found.extend(MERGE_RE.findall(text))
-            tail = text[-200:]
-    unique = {(a.decode(), int(r1), (b or a).decode(), int(r2 or r1)) for a, r1, b, r2 in found}
-    return sorted(unique, key=lambda m: (m[1], m[0]))
-
-
-def _read_xlsx(
-    data: bytes, filename: str, header_sets: list[set[str]], limits: Limits, progress: Progress
-) -> RawTable:
-    _check_archive(data, filename, limits)
-    from openpyxl import load_workbook  # defusedxml is installed, so openpyxl parses safely
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many types for damaged parts
-        raise FileRejected(
-            [Problem(f"The workbook cannot be opened: {exc}", file=filename)]
-        ) from exc
-    try:
-        for sheet in workbook.worksheets:
-            check_sheet_shape(
-                workbook._archive, sheet._worksheet_path, limits.shape, filename, sheet.title
-            )
-        return _read_workbook(workbook, filename, header_sets, progress, limits.shape)
-    finally:
-        workbook.close()
-
-
-def _read_workbook(
-    workbook: Any,
-    filename: str,
-    header_sets: list[set[str]],
-    progress: Progress,
-    limits: ShapeLimits,
-) -> RawTable:
-    """The first sheet with a format's columns, every cell as text; formulas and merged
-    cells are refused, and the other sheets are named in a warning."""
-    chosen, headers = _choose_sheet(workbook, filename, header_sets)
-    warnings = []
-    if len(workbook.worksheets) > 1:
-        warnings.append(
-            Problem(
-                f"The workbook has {len(workbook.worksheets)} sheets "
-                f"({', '.join(s.title for s in workbook.worksheets)}); read '{chosen.title}', "
-                "the first with the expected columns. The others were ignored.",
-                sheet=chosen.title,
-                file=filename,
-                severity="warning",
-            )
-        )
-    problems = _merged_cells(workbook, chosen, filename)
-    header = [_cell_text(v) for v in headers[chosen.title]]
-    while header and not header[-1]:
-        header.pop()
-    problems += check_header(header, filename, chosen.title)
-    records, rows, cell_problems = _sheet_rows(chosen, header, filename, progress, limits)
-    problems += cell_problems
-    if problems:
-        raise FileRejected(problems)
-    frame = pd.DataFrame(records, columns=header, dtype=object)
-    frame[ROW] = rows
-    if frame.empty:
-        raise FileRejected(
-            [
-                Problem(
-                    "The sheet has a header row but no data rows.",
-                    row=1,
-                    sheet=chosen.title,
-                    file=filename,
-                )
-            ]
-        )
-    return RawTable(
-        frame=frame, file_type="xlsx", sheet=chosen.title, warnings=warnings, header=header
-    )
-
-
-def _choose_sheet(
-    workbook: Any, filename: str, header_sets: list[set[str]]
-) -> tuple[Any, dict[str, list[str]]]:
-    """The first sheet whose first row holds one of ``header_sets`` (a workbook's only
-    sheet, whatever it holds), and every sheet's first row by title."""
-    headers: dict[str, list[str]] = {}
-    chosen = None
-    for sheet in workbook.worksheets:
-        first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
-        names = [_cell_text(v) for v in first]
-        headers[sheet.title] = names
-        if chosen is None and any(req <= set(names) for req in header_sets):
-            chosen = sheet
-    if chosen is not None:
-        return chosen, headers
-    if len(workbook.worksheets) == 1 or not header_sets:
-        return workbook.worksheets[0], headers
-    listing = "; ".join(
-        f"'{title}': {', '.join(n for n in names if n) or 'empty'}"
-        for title, names in headers.items()
-    )
-    raise FileRejected(
-        [
-            Problem(
-                f"No sheet has the expected columns. Sheets and their first rows: {listing}.",
-                file=filename,
-            )
-        ]
-    )
-
-
-def _merged_cells(workbook: Any, sheet: Any, filename: str) -> list[Problem]:
-    """A problem for each range of merged cells in ``sheet``."""
-    problems = []
-    for first_col, first_row, last_col, last_row in _merged_ranges(
-        workbook._archive, sheet._worksheet_path
-    ):
-        where = "header" if first_row == 1 else "data"
-        problems.append(
-            Problem(
-                f"Cells {first_col}{first_row}:{last_col}{last_row} are merged ({where} "
-                "row); unmerge them so every column has its own cell.",
-                row=first_row,
-                column=first_col,
-                sheet=sheet.title,
-                file=filename,
-            )
-        )
-    return problems
-
-
-def _sheet_rows(
-    sheet: Any, header: list[str], filename: str, progress: Progress, limits: ShapeLimits
-) -> tuple[list[list[str]], list[int], list[Problem]]:
-    """The sheet's data rows as text (blank rows skipped, short rows padded: an empty
-    cell is not stored in a workbook), their row numbers, and a problem for each formula,
-    value beyond the header's last column and over-long cell."""
-    width = len(header)
-    records: list[list[str]] = []
-    rows: list[int] = []
-    problems: list[Problem] = []
-    for number, cells in enumerate(sheet.iter_rows(min_row=2), start=2):
-        values = [_cell_text(cell.value) for cell in cells]
-        problems += _cell_problems(cells, values, header, number, limits, sheet.title, filename)
-        if len(problems) > MAX_SHEET_PROBLEMS:
-            break
-        values = values[:width]
-        if not any(values):
-            continue
-        values.extend([""] * (width - len(values)))
-        records.append(values)
-        rows.append(number)
-        if len(records) % CHUNK_ROWS == 0:
-            progress(50, f"Read {len(records):,} rows")
-    return records, rows, problems
-
-
-# A workbook with more problems than this in its cells is refused on them: they are the
-# same mistake repeated (a formula filled down, a column pasted beside the table).
-MAX_SHEET_PROBLEMS = 1_000
-
-
-def _cell_problems(
-    cells: tuple[Any, ...],
-    values: list[str],
-    header: list[str],
-    number: int,
-    limits: ShapeLimits,
-    sheet: str,
-    filename: str,
-) -> list[Problem]:
-    """A problem for each formula, each value beyond the header's last column and each
-    cell longer than ``max_cell_chars`` in one row."""
-    width = len(header)
-    problems = []
-    for position, (cell, text) in enumerate(zip(cells, values, strict=True)):
-        if not text:
-            continue
-        column = header[position] if position < width else _letters(position + 1)
-        value = cell.value
-        if cell.data_type == "f" or (isinstance(value, str) and value.startswith("=")):
-            message = f"Cell holds a formula ({text[:60]}); paste values only."
-        elif position >= width:
-            message = (
-                f"A value in column {_letters(position + 1)}, after the header's last column "
-                f"({_letters(width)}, {header[-1]}); it belongs to no column. Delete it, or "
-                "give its column a name."
-            )
-        elif len(text) > limits.max_cell_chars:
-            message = (
-                f"The cell is {len(text):,} characters long; a cell may hold at most "
-                f"{limits.max_cell_chars:,}."
-            )
-        else:
-            continue
-        problems.append(
-            Problem(
-                message,
-                row=number,
-                column=column,
-                value=text[:200],
-                sheet=sheet,
-                file=filename,
-            )
-        )
-    return problems
-
-
-def _letters(index: int) -> str:
-    """A spreadsheet column's letters: 1 is A, 27 is AA."""
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{n:,} bytes"

@@ -39,15 +39,13 @@ from ..models import (
 )
 from ..runs import run_segmentation
 from .authority import Authority
-from .problems import FileRejected, Problem, unreadable
+from .problems import FileRejected, Problem, capped, unreadable
 from .readers import ROW, Limits, read_table
 from .selectors import reference_data
 from .storage import store_rows
 from .validation import HEADER_SETS, LEAGUE, USED_COLUMNS, validate
 
 logger = logging.getLogger(__name__)
-
-MAX_STORED_PROBLEMS = 10_000
 
 
 class UploadRefused(ApplicationError):
@@ -307,19 +305,20 @@ def _validate_and_import(upload: MetricUpload, actor: Actor) -> bool:
             max_note_chars=settings.METRIC_UPLOAD_MAX_NOTE_CHARS,
         )
     except FileRejected as rejected:
-        _reject(upload, [p.as_dict() for p in rejected.problems], [], actor)
+        listed = pd.DataFrame([p.as_dict() for p in rejected.problems])
+        _reject(upload, *_listed(listed), [], actor)
         return False
     except db.DatabaseError:
         raise  # ours, not the file's: retried if transient, else failed and retryable
     except Exception as exc:  # a file that trips the reader is the file's problem: say so
         logger.exception("upload %s could not be read", upload.pk)
-        _reject(upload, [unreadable(exc, filename).as_dict()], [], actor)
+        _reject(upload, [unreadable(exc, filename).as_dict()], [], [], actor)
         return False
     timings["validate_ms"] = _ms(started) - timings["read_ms"]
     warnings = [_with_sheet(p, raw.sheet) for p in raw.warnings + checked.warnings]
     _set(upload, detected_format=checked.format)
     if not checked.ok:
-        _reject(upload, _problem_dicts(checked.errors, filename, raw.sheet), warnings, actor)
+        _reject(upload, *_problem_dicts(checked.errors, filename, raw.sheet), warnings, actor)
         return False
     _set(upload, progress=80, stage_detail=f"Storing {len(checked.rows):,} rows")
     return _import(upload, checked.rows, warnings, actor, timings)
@@ -331,8 +330,16 @@ def _with_sheet(problem: Problem, sheet: str) -> dict[str, Any]:
     return data
 
 
-def _problem_dicts(errors: pd.DataFrame, filename: str, sheet: str) -> list[dict[str, Any]]:
-    head = errors.head(MAX_STORED_PROBLEMS)
+def _listed(problems: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    listed, kinds = capped(problems)
+    listed = listed.astype(object).where(listed.notna(), None)
+    return listed.to_dict("records"), kinds
+
+
+def _problem_dicts(
+    errors: pd.DataFrame, filename: str, sheet: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    head, kinds = capped(errors)
     return [
         {
             "severity": "error",
@@ -346,21 +353,24 @@ def _problem_dicts(errors: pd.DataFrame, filename: str, sheet: str) -> list[dict
         for row, column, value, message in head[[ROW, "column", "value", "message"]].itertuples(
             index=False
         )
-    ]
+    ], kinds
 
 
 def _reject(
     upload: MetricUpload,
     errors: list[dict[str, Any]],
+    kinds: list[dict[str, Any]],
     warnings: list[dict[str, Any]],
     actor: Actor,
-    total: int | None = None,
 ) -> None:
-    count = total if total is not None else len(errors)
+    """Record the upload as rejected: the problems listed (the first of each kind), the
+    count of each kind and of all."""
+    count = sum(k["count"] for k in kinds) if kinds else len(errors)
     _set(
         upload,
         status=UploadStatus.INVALID,
         errors=errors,
+        error_kinds=kinds,
         error_count=count,
         warnings=warnings,
         progress=100,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .problems import FileRejected, Problem
+from .problems import FileRejected, Problem, unusual_characters
 
 # At most this many rows are named in one message; the rest are counted.
 NAMED_ROWS = 20
@@ -41,6 +41,22 @@ def check_header(header: list[str], filename: str, sheet: str = "") -> list[Prob
                     file=filename,
                 )
             )
+        elif unusual := unusual_characters(name):
+            problems.append(
+                Problem(
+                    f"The name of column {position} holds characters that cannot be seen or "
+                    f"look like others ({unusual}); retype it as plain text"
+                    + (
+                        " (U+FEFF is a byte-order mark: the file has two of them at its start)."
+                        if "FEFF" in unusual
+                        else "."
+                    ),
+                    row=1,
+                    column=name,
+                    sheet=sheet,
+                    file=filename,
+                )
+            )
         elif name in seen:
             problems.append(
                 Problem(
@@ -53,6 +69,30 @@ def check_header(header: list[str], filename: str, sheet: str = "") -> list[Prob
             )
         seen.setdefault(name, position)
     return problems
+
+
+def check_recognised(
+    header: list[str], header_sets: list[set[str]], filename: str, sheet: str = ""
+) -> None:
+    """Refuse a first row that is no format's header (fewer than two of any format's
+    required columns): a title row, a web page or JSON saved as CSV."""
+    if not header_sets or any(len(required & set(header)) >= 2 for required in header_sets):
+        return
+    shown = ", ".join(f"'{name[:40]}'" for name in header[:8] if name) or "nothing"
+    more = f" and {len(header) - 8:,} more" if len(header) > 8 else ""
+    raise FileRejected(
+        [
+            Problem(
+                f"The columns are not recognised: the first row must be the header row of "
+                f"our template or of one of NHS England's files (their columns are listed on "
+                f"the metric catalogue page). Found: {shown}{more}. If the header is lower "
+                "down, delete the rows above it.",
+                row=1,
+                sheet=sheet,
+                file=filename,
+            )
+        ]
+    )
 
 
 def first_line_end(data: bytes, start: int, limits: ShapeLimits, filename: str) -> int:
@@ -190,7 +230,8 @@ def _cell_count_problems(
         )
         problems.append(
             Problem(
-                f"Row {row} has {saw:,} cells but the header has {width}; check for {hint}. "
+                f"Row {row} has {saw:,} cell{'s' if saw != 1 else ''} but the header has "
+                f"{width}; check for {hint}. "
                 "A row whose cells do not line up with the header is never read.",
                 row=row,
                 file=filename,

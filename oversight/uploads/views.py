@@ -125,7 +125,8 @@ def upload_status(request: HttpRequest, pk: int) -> HttpResponse:
 def upload_report(request: HttpRequest, pk: int) -> HttpResponse:
     upload = _upload(request, pk)
     return _csv_response(
-        report_csv(upload.errors + upload.warnings), f"upload-{upload.pk}-problems.csv"
+        report_csv(upload.errors + upload.warnings, upload.error_kinds),
+        f"upload-{upload.pk}-problems.csv",
     )
 
 

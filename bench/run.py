@@ -6,7 +6,8 @@
 4. a 1,000,000-row NHS England file validated and stored, beside COPY (``bench_ingest.py``);
 5. dashboard pages with national data, server time (``bench_pages.py``);
 6. an upload to provisional results with a real worker, and a publication
-   (``bench_publication.py``).
+   (``bench_publication.py``);
+7. the hostile-file corpus refused, file by file (``bench_hostile.py``).
 """
 
 import subprocess
@@ -22,6 +23,7 @@ for script in (
     "bench_ingest.py",
     "bench_pages.py",
     "bench_publication.py",
+    "bench_hostile.py",
 ):
     print(f"== {script}", flush=True)
     result = subprocess.run([sys.executable, str(HERE / script)], check=False)

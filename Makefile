@@ -31,8 +31,10 @@ demo: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	DEBUG=1 $(BIN)/python manage.py load_demo
 
+# The web server and a worker on the embedded filesystem broker (.queue/): uploads and
+# runs happen in the background, as in production, with nothing to install.
 run: demo
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 CELERY_BROKER_URL=filesystem:// $(BIN)/python manage.py run_embedded $(HOST):$(PORT)
 
 test: $(STAMP)
 	DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \

@@ -168,13 +168,19 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Celery ---
-# Unset broker: tasks run eagerly in the calling process (embedded default).
+# Unset broker: tasks run eagerly in the calling process (tests and one-off commands).
+# ``filesystem://``: the embedded broker of ``make run`` (Kombu's filesystem transport, no
+# server): messages are files under EMBEDDED_QUEUE_DIR, read by the worker that
+# ``manage.py run_embedded`` starts beside the web server (docs/adr/0020).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
+EMBEDDED_QUEUE_DIR = Path(env.str("EMBEDDED_QUEUE_DIR", default=str(BASE_DIR / ".queue")))
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str(
-    "CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or "cache+memory://"
-)
+    "CELERY_RESULT_BACKEND",
+    default="" if EMBEDDED_BROKER else (CELERY_BROKER_URL or "cache+memory://"),
+) or None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -192,6 +198,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 10,
 }
+if EMBEDDED_BROKER:
+    for folder in ("messages", "processed"):
+        (EMBEDDED_QUEUE_DIR / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(EMBEDDED_QUEUE_DIR / "messages"),
+        "data_folder_out": str(EMBEDDED_QUEUE_DIR / "messages"),
+        "processed_folder": str(EMBEDDED_QUEUE_DIR / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.2,
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Queuing a task while the broker is down gives up after about two seconds: the upload is

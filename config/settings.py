@@ -177,10 +177,13 @@ EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
 EMBEDDED_QUEUE_DIR = Path(env.str("EMBEDDED_QUEUE_DIR", default=str(BASE_DIR / ".queue")))
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = env.str(
-    "CELERY_RESULT_BACKEND",
-    default="" if EMBEDDED_BROKER else (CELERY_BROKER_URL or "cache+memory://"),
-) or None
+CELERY_RESULT_BACKEND = (
+    env.str(
+        "CELERY_RESULT_BACKEND",
+        default="" if EMBEDDED_BROKER else (CELERY_BROKER_URL or "cache+memory://"),
+    )
+    or None
+)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

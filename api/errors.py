@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, renderers
 
 from core.errors import ApplicationError
 
 from .renderers import CSVRenderer
+
+CSRF_MESSAGE = (
+    "The CSRF check failed: with a session, send the csrftoken cookie's value in the "
+    "X-CSRFToken header (or use a token: Authorization: Bearer …)."
+)
 
 
 def _flatten(detail: Any, field: str | None = None) -> list[dict[str, Any]]:
@@ -34,6 +41,8 @@ def api_exception_handler(exc, context):
     else what the endpoint acts on (the view's ``error_field``, such as ``"grant"``)."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith("CSRF"):
+        exc = exceptions.PermissionDenied(CSRF_MESSAGE, code="csrf_failed")
     elif isinstance(exc, ApplicationError):
         field = exc.field or getattr(context.get("view"), "error_field", None)
         exc = exceptions.ValidationError({field or "non_field_errors": [str(exc)]})
@@ -54,6 +63,18 @@ def api_exception_handler(exc, context):
     return response
 
 
+def csrf_failure(request, reason: str = "") -> HttpResponse:
+    """A refused CSRF check: the JSON error body under ``/api/`` (a script using a session
+    must send the ``X-CSRFToken`` header), the service's own page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"errors": [{"field": None, "message": CSRF_MESSAGE, "code": "csrf_failed"}]},
+            status=403,
+        )
+    return render(request, "403_csrf.html", {"reason": reason}, status=403)
+
+
+@csrf_exempt  # changes nothing: an unknown path answers 404 whatever the method
 def not_found(request, *args, **kwargs):
     """Unknown URLs under ``/api/``: the JSON error body, as every endpoint answers (a path
     missing only its final slash is redirected, as Django does elsewhere)."""

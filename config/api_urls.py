@@ -67,7 +67,8 @@ urlpatterns = [
     path("v1/me/", systems_api.MeView.as_view(), name="me"),
     path("v1/reconciliation/", uploads_api.ReconciliationView.as_view(), name="reconciliation"),
     path(
-        "v1/explanations/<str:period>/<str:code>/",
+        # The period as a slug (2025-26-q3) or a label (Q3 2025/26, its slash encoded or not).
+        "v1/explanations/<path:period>/<str:code>/",
         oversight_api.ExplanationView.as_view(),
         name="explanation",
     ),

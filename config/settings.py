@@ -250,23 +250,26 @@ SIGN_IN_ATTEMPTS = env.int("SIGN_IN_ATTEMPTS", default=5)
 SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=900)
 
 # --- REST framework: /api/v1/ (plumbing in api/, routes in config/api_urls.py; docs/adr/0009) ---
+# JSON and CSV; the browsable API (HTML pages for exploring the API) only in development.
+API_RENDERERS = [
+    "rest_framework.renderers.JSONRenderer",
+    *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "api.renderers.CSVRenderer",
+]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasPermission"],
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-        "api.renderers.CSVRenderer",
-    ],
+    "DEFAULT_RENDERER_CLASSES": API_RENDERERS,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "api.filters.StrictFilterBackend",
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.StrictContentNegotiation",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerTokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
@@ -278,6 +281,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+CSRF_FAILURE_VIEW = "api.errors.csrf_failure"
 SPECTACULAR_SETTINGS = {
     "TITLE": "NHS Oversight Framework API",
     "DESCRIPTION": (

@@ -13,3 +13,7 @@ urlpatterns = [
     path("", include("oversight.autonomy.urls")),
     path("", include("systems.urls")),
 ]
+
+# NHS-styled error pages (templates/404.html, 403.html, 500.html); a CSRF failure has its
+# own page, and the API's JSON body under /api/ (settings.CSRF_FAILURE_VIEW).
+handler500 = "config.errors.server_error"

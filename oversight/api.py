@@ -633,7 +633,7 @@ class ExplanationView(APIView):
 
     @extend_schema(parameters=[RUN_PARAMETER], responses=ExplanationSerializer)
     def get(self, request, period: str, code: str):
-        organisation = visible_organisations(request.user).filter(code=code).first()
+        organisation = visible_organisations(request.user).filter(code=code.upper()).first()
         if organisation is None:
             raise exceptions.NotFound()
         try:

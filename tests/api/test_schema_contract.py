@@ -12,9 +12,12 @@ from django.db import close_old_connections
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -27,14 +30,16 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    negative_data_rejection,
 ]
 
 
-@pytest.fixture
-def national_session(api):
-    """A national user's session cookie and a CSRF token, as a browser would send them."""
+@pytest.fixture(params=["national", "icb_analyst"])
+def session(api, request):
+    """A national user's or an ICB analyst's session cookie and a CSRF token, as a browser
+    would send them."""
     client = Client()
-    client.force_login(api.users["national"])
+    client.force_login(api.users[request.param])
     csrf = _get_new_csrf_string()
     cookies = {"sessionid": client.cookies["sessionid"].value, "csrftoken": csrf}
     return {"cookies": cookies, "headers": {"X-CSRFToken": csrf}}
@@ -52,7 +57,11 @@ def api_schema(api):
             application,
             # The caller's credentials are the session below, not generated tokens.
             config=schemathesis.Config.from_dict(
-                {"generation": {"with-security-parameters": False}}
+                {
+                    "generation": {
+                        "with-security-parameters": False,
+                    }
+                }
             ),
         )
     finally:
@@ -60,8 +69,8 @@ def api_schema(api):
         signals.request_finished.connect(close_old_connections)
 
 
-def _check(operation, session: dict, answered: dict[str, set[int]]) -> None:
-    @given(case=operation.as_strategy())
+def _check(operation, session: dict, answered: dict[str, set[int]], mode: GenerationMode) -> None:
+    @given(case=operation.as_strategy(mode))
     @settings(
         max_examples=MAX_EXAMPLES,
         deadline=None,
@@ -76,17 +85,20 @@ def _check(operation, session: dict, answered: dict[str, set[int]]) -> None:
     conforms()
 
 
-def test_api_answers_as_its_schema_says(api_schema, national_session):
+def test_api_answers_as_its_schema_says(api_schema, session):
     """Every operation in the schema, a few generated requests each."""
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 20
     failures = []
     answered: dict[str, set[int]] = {}
     for operation in operations:
-        try:
-            _check(operation, national_session, answered)
-        except Exception as exc:  # collected so one run reports every operation
-            failures.append(f"{operation.label}: {exc}")
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            try:
+                _check(operation, session, answered, mode)
+            except Unsatisfiable:
+                continue  # nothing in this operation can be made to break the schema
+            except (Exception, BaseExceptionGroup) as exc:  # every operation is reported
+                failures.append(f"{operation.label} ({mode.value}): {exc}")
     assert not failures, "\n\n".join(failures)
     # Signed in: every operation answered something other than "not signed in".
     assert all(codes - {401} for codes in answered.values()), answered

@@ -248,6 +248,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # and for how long (systems/sign_in.py).
 SIGN_IN_ATTEMPTS = env.int("SIGN_IN_ATTEMPTS", default=5)
 SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=900)
+# Failures for one user name from any address, and from one address for any names.
+SIGN_IN_ACCOUNT_ATTEMPTS = env.int("SIGN_IN_ACCOUNT_ATTEMPTS", default=20)
+SIGN_IN_ADDRESS_ATTEMPTS = env.int("SIGN_IN_ADDRESS_ATTEMPTS", default=50)
 
 # --- REST framework: /api/v1/ (plumbing in api/, routes in config/api_urls.py; docs/adr/0009) ---
 # JSON and CSV; the browsable API (HTML pages for exploring the API) only in development.

@@ -43,3 +43,26 @@ def test_a_success_clears_the_count(client, person):
     for _ in range(4):
         attempt(client, "wrong")
     assert attempt(client, "right-horse-battery").status_code == 302
+
+
+def test_guessing_one_name_from_many_addresses_is_stopped(client, person, settings):
+    settings.SIGN_IN_ACCOUNT_ATTEMPTS = 6
+    for n in range(6):
+        attempt(client, "wrong", address=f"10.0.1.{n}")
+    refused = attempt(client, "right-horse-battery", address="10.0.9.9")
+    assert b"Too many failed sign-ins for this user name" in refused.content
+
+
+def test_guessing_many_names_from_one_address_is_stopped_and_audited(client, person, settings):
+    from systems.models import AuditEvent
+
+    settings.SIGN_IN_ADDRESS_ATTEMPTS = 8
+    for n in range(8):
+        client.post(
+            "/accounts/login/", {"username": f"someone{n}", "password": "x"}, REMOTE_ADDR="10.0.2.1"
+        )
+    refused = attempt(client, "right-horse-battery", address="10.0.2.1")
+    assert b"Too many failed sign-ins for this network address" in refused.content
+    [locked] = AuditEvent.objects.filter(action="sign_in.locked", after__counted="address")
+    assert locked.object_id == "10.0.2.1" and locked.after["failures"] == 8
+    assert attempt(client, "right-horse-battery", address="10.0.2.2").status_code == 302

@@ -603,6 +603,44 @@ class MetricLineSerializer(serializers.Serializer):
     pool_note = serializers.CharField(allow_blank=True)
 
 
+class CauseSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=[
+            "programme_entry",
+            "programme_exit",
+            "override_applied",
+            "override_lifted",
+            "cut_points",
+            "average",
+        ]
+    )
+    segment_from = serializers.IntegerField()
+    segment_to = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class ContributionSerializer(serializers.Serializer):
+    metric_id = serializers.CharField()
+    name = serializers.CharField()
+    before = serializers.FloatField(allow_null=True)
+    now = serializers.FloatField(allow_null=True)
+    contribution = serializers.FloatField(
+        help_text="Its share of the change of the average (positive: worse)."
+    )
+
+
+class MovementSerializer(serializers.Serializer):
+    before = serializers.IntegerField(allow_null=True, help_text="The segment before.")
+    after = serializers.IntegerField(allow_null=True)
+    direction = serializers.ChoiceField(choices=["worse", "better", "same"])
+    text = serializers.CharField(source="paragraph")
+    causes = CauseSerializer(many=True, help_text="In the direction of the move, in order.")
+    offsets = CauseSerializer(many=True, help_text="Causes that worked against the move.")
+    contributions = ContributionSerializer(
+        many=True, help_text="The metrics that moved the average in the direction of the move."
+    )
+
+
 class ExplanationSerializer(serializers.Serializer):
     organisation = OrganisationBriefSerializer()
     period = serializers.CharField(source="period.slug")
@@ -621,6 +659,8 @@ class ExplanationSerializer(serializers.Serializer):
     cut_points_source = serializers.CharField(allow_blank=True)
     boundaries = serializers.DictField()
     leverage = serializers.ListField(child=serializers.DictField())
+    since = serializers.CharField(source="since.slug", allow_null=True, default=None)
+    movement = MovementSerializer(allow_null=True, help_text="Why it moved since `since`.")
 
 
 class ExplanationView(APIView):

@@ -15,6 +15,7 @@ from systems.models import Organisation, Trust
 
 from .cut_points import format_cut_points
 from .engine.explain import boundary_distances, leverage
+from .engine.movement import Movement, Side, explain_movement
 from .models import (
     MetricDefinition,
     MetricScore,
@@ -160,6 +161,9 @@ class Explanation:
     cut_points_source: str = ""
     boundaries: dict[str, Any] = field(default_factory=dict)
     leverage: list[dict[str, Any]] = field(default_factory=list)
+    # Why it moved since the period before (``since``), when both were segmented.
+    movement: Movement | None = None
+    since: ReportingPeriod | None = None
 
     @property
     def cut_points_text(self) -> str:
@@ -220,6 +224,15 @@ def explain(
     if assessment.segmented and assessment.average_score is not None and cut_points:
         explanation.boundaries = boundary_distances(assessment.average_score, cut_points[0])
         explanation.leverage = _leverage(rows, definitions, top)
+    explanation.since = (
+        ReportingPeriod.objects.filter(end_date__lt=period.start_date, current_run__isnull=False)
+        .order_by("-end_date")
+        .first()
+    )
+    if explanation.since is not None:
+        explanation.movement = movements(
+            run.pk, explanation.since.current_run_id, [organisation.pk]
+        ).get(organisation.pk)
     return explanation
 
 
@@ -313,3 +326,46 @@ def programme_members_on(day: datetime.date) -> QuerySet[Organisation]:
     a trust that left and later re-entered counts)."""
     stays = ProgrammeMembership.objects.filter(entered_on__lte=day).exclude(left_on__lte=day)
     return Organisation.objects.filter(pk__in=stays.values("organisation_id"))
+
+
+def movements(
+    run_now: int | None, run_before: int | None, organisation_ids: list[int]
+) -> dict[int, Movement]:
+    """For each organisation, why its segment moved between two runs: the causes in order
+    and the metrics that drove its average in the direction of the move (one explanation
+    for every page and the API: ``oversight.engine.movement``)."""
+    if not organisation_ids or not run_now or not run_before:
+        return {}
+    runs = SegmentationRun.objects.select_related("methodology").in_bulk([run_now, run_before])
+    if len(runs) < 2:
+        return {}
+    sides: dict[tuple[int, int], dict[str, Any]] = {}
+    for a in OrganisationAssessment.objects.filter(
+        run_id__in=runs, organisation_id__in=organisation_ids
+    ):
+        cuts = cut_points_for(runs[a.run_id], a.peer_group)
+        sides[(a.run_id, a.organisation_id)] = {
+            "average": a.average_score if a.segmented else None,
+            "cut_points": cuts[0] if cuts else None,
+            "override": a.financial_override,
+            "in_programme": a.in_programme,
+            "final": a.final_segment,
+            "scores": {},
+        }
+    for run_id, org_id, metric, score, weight in MetricScore.objects.filter(
+        run_id__in=runs, organisation_id__in=organisation_ids, included=True, score__isnull=False
+    ).values_list("run_id", "organisation_id", "metric_id", "score", "weight"):
+        if (run_id, org_id) in sides:
+            sides[(run_id, org_id)]["scores"][metric] = (score, weight)
+    names = dict(MetricDefinition.objects.values_list("score_id", "name"))
+    cap = runs[run_now].methodology.override_cap
+    return {
+        org_id: explain_movement(
+            Side(**sides[(run_before, org_id)]),
+            Side(**sides[(run_now, org_id)]),
+            cap=cap,
+            names=names,
+        )
+        for org_id in organisation_ids
+        if (run_before, org_id) in sides and (run_now, org_id) in sides
+    }

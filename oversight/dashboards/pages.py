@@ -14,6 +14,7 @@ from core.tables import Column, Table
 from delegation.presenters import short_icb_name
 from systems.models import Organisation, PeerGroup, Region, Trust
 
+from ..engine.movement import Movement
 from ..exports import NHSE_TRUST_TYPE
 from ..models import FreedomGrant, OrganisationAssessment, OversightAction, SegmentationRun
 from ..selectors import Explanation
@@ -293,13 +294,13 @@ def region(
     rows: list[dict[str, Any]],
     icb_choices: list[tuple[str, str]],
     filters: RegionFilters,
-    drivers: Mapping[int, list[dict[str, Any]]],
+    movements: Mapping[int, Movement],
     grants: list[FreedomGrant],
     actions: list[OversightAction],
     delegation: dict[str, Any],
 ) -> Page:
     """The region's organisations (``region_rows``), who moved and why, who is capped,
-    freedoms, open actions and delegation. ``drivers`` are the metrics behind each move."""
+    freedoms, open actions and delegation. ``movements`` say why each moved."""
     organisations = Table(
         "organisations",
         f"Trusts and ICBs in {place.name}",
@@ -339,7 +340,7 @@ def region(
     }
     tables = [
         organisations,
-        _movers(moved(rows), drivers),
+        _movers(moved(rows), movements),
         capped,
         _freedoms(pair, grants),
         _actions(pair, actions),
@@ -362,22 +363,21 @@ def region_icb_choices(
     )
 
 
-def _movers(rows: list[dict[str, Any]], drivers: Mapping[int, list[dict[str, Any]]]) -> Table:
+def _movers(rows: list[dict[str, Any]], movements: Mapping[int, Movement]) -> Table:
     return Table(
         "movers",
-        "Who moved, and the metrics that drove it",
+        "Who moved, and why",
         [
             Column("name", "Organisation", link="url"),
             Column("direction", "Move"),
-            Column("drivers", "Biggest score changes (1 best, 4 worst)"),
+            Column("why", "Why (scores: 1 best, 4 worst)"),
         ],
         [
             {
                 **r,
-                "drivers": "; ".join(
-                    f"{d['name']} ({d['metric_id']}): {d['before']:.2f} → {d['now']:.2f}"
-                    for d in drivers.get(r["organisation_id"], [])
-                ),
+                "why": movements[r["organisation_id"]].paragraph()
+                if r["organisation_id"] in movements
+                else "",
             }
             for r in rows
         ],
@@ -479,6 +479,7 @@ def organisation(org: Organisation, pair: PeriodPair, record: OrganisationRecord
         "grants": record.grants,
         "chart": chart,
         "delegation": record.delegation,
+        "movement": record.movement,
     }
     return Page(context, [history, _metrics(pair, record.explanation)])
 

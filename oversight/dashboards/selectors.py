@@ -18,13 +18,12 @@ from systems.models import Organisation, Region, Trust, host_icb_field
 from .. import selectors as oversight_selectors
 from ..cut_points import format_cut_points
 from ..demo import DEMO_SOURCE
+from ..engine.movement import Movement
 from ..models import (
     ActionStatus,
     FreedomGrant,
     GrantStatus,
     InputKind,
-    MetricDefinition,
-    MetricScore,
     MetricValue,
     OrganisationAssessment,
     OversightAction,
@@ -32,6 +31,7 @@ from ..models import (
     SegmentationRun,
     SupportLevel,
 )
+from ..selectors import movements
 
 ASSESSMENT_FIELDS = (
     "organisation_id",
@@ -206,36 +206,6 @@ def host_icbs(period: ReportingPeriod | None, trust_ids: list[int]) -> dict[int,
     }
 
 
-def drivers_of_moves(
-    run_now: int | None, run_before: int | None, organisation_ids: list[int], top: int = 3
-) -> dict[int, list[dict[str, Any]]]:
-    """For each organisation, the metrics whose scores changed most between two runs
-    (worse first when it moved down): what drove the move."""
-    if not organisation_ids or not run_before:
-        return {}
-    scores: dict[tuple[int, str], dict[int, float | None]] = defaultdict(dict)
-    for run_id, org_id, metric, score in MetricScore.objects.filter(
-        run_id__in=[run_now, run_before], organisation_id__in=organisation_ids, included=True
-    ).values_list("run_id", "organisation_id", "metric_id", "score"):
-        scores[(org_id, metric)][run_id] = score
-    names = dict(MetricDefinition.objects.values_list("score_id", "name"))
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for (org_id, metric), by_run in scores.items():
-        now, before = by_run.get(run_now), by_run.get(run_before)
-        if now is None or before is None or now == before:
-            continue
-        out[org_id].append(
-            {
-                "metric_id": metric,
-                "name": names.get(metric, metric),
-                "before": before,
-                "now": now,
-                "change": round(now - before, 2),
-            }
-        )
-    return {org: sorted(items, key=lambda d: -abs(d["change"]))[:top] for org, items in out.items()}
-
-
 def live_grants(organisation_ids: Iterable[int]) -> list[FreedomGrant]:
     """The organisations' freedoms granted, proposed, at risk or revoked (not lapsed or
     declined), by status then organisation code."""
@@ -268,6 +238,7 @@ class OrganisationRecord:
     actions: list[OversightAction]
     grants: list[FreedomGrant]
     published: dict[str, Any]  # NHS England's published result, when uploaded
+    movement: Movement | None  # why it moved since the period before, when it did
     delegation: dict[str, Any] | None  # for an ICB: agreement in force, segment, condition
 
 
@@ -309,6 +280,11 @@ def organisation_record(organisation: Organisation, pair: PeriodPair) -> Organis
         ),
         published=published_for(pair.current, organisation) if pair.current else {},
         delegation=icb_delegation_status(organisation.pk) if organisation.kind == "icb" else None,
+        movement=movements(pair.current_run_id, pair.previous_run_id, [organisation.pk]).get(
+            organisation.pk
+        )
+        if assessed
+        else None,
     )
 
 

@@ -57,7 +57,7 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
         rows=rows,
         icb_choices=pages.region_icb_choices(mine, icbs),
         filters=filters,
-        drivers=selectors.drivers_of_moves(
+        movements=selectors.movements(
             pair.current_run_id,
             pair.previous_run_id,
             [r["organisation_id"] for r in pages.moved(rows)],

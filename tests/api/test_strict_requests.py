@@ -125,3 +125,11 @@ def test_the_browsable_api_is_only_in_development():
         assert result.returncode == 0, result.stderr
         seen[debug] = result.stdout.strip()
     assert seen == {"0": "False", "1": "True"}
+
+
+def test_the_explanation_says_why_the_segment_moved(api):
+    body = api.client("national").get(f"/api/v1/explanations/2025-26-q2/{api.own}/").json()
+    assert "movement" in body and "since" in body
+    if body["movement"] is not None:
+        assert body["movement"]["text"]
+        assert body["movement"]["direction"] in {"worse", "better", "same"}

@@ -70,7 +70,7 @@ def test_region_dashboard_filters_and_scope(client, national_data):
     signed_in(client, Role.REGIONAL, region=rha.region)
     html = client.get(f"/regions/{rha.region.ods_code}/").content.decode()
     assert "Nottinghamshire Healthcare NHS Foundation Trust" in html
-    assert "Who moved, and the metrics that drove it" in html
+    assert "Who moved, and why" in html
     filtered = client.get(f"/regions/{rha.region.ods_code}/?peer_group=ambulance").content.decode()
     assert "Nottinghamshire Healthcare NHS Foundation Trust" not in filtered
     other = Trust.objects.get(code="RKL").region
@@ -130,3 +130,49 @@ def test_exports_never_carry_a_formula():
     assert [r[1] for r in rows[1:]] == [-3, 2, "", 1.5]  # numbers stay numbers
     sheet = load_workbook(io.BytesIO(table.download("xlsx", "t").content)).active
     assert all(sheet.cell(r, 1).data_type != "f" for r in range(1, 6))
+
+
+def test_who_moved_names_only_causes_in_the_direction_of_the_move(national_data):
+    from oversight.dashboards.selectors import movements
+    from oversight.models import OrganisationAssessment, ReportingPeriod
+
+    before = ReportingPeriod.objects.by_key("Q1 2025/26").current_run
+    now = ReportingPeriod.objects.by_key("Q2 2025/26").current_run
+    ids = list(
+        OrganisationAssessment.objects.filter(run=now).values_list("organisation_id", flat=True)
+    )
+    found = movements(now.pk, before.pk, ids)
+    moved = {org: m for org, m in found.items() if m.direction != "same"}
+    assert moved, "the demo quarters have movers"
+    for movement in moved.values():
+        worse = movement.direction == "worse"
+        assert movement.causes or movement.note, movement
+        assert all(c.worse == worse for c in movement.causes)
+        assert all((c.contribution > 0) == worse for c in movement.contributions)
+        assert movement.paragraph().startswith(f"Segment {movement.before} → {movement.after}")
+
+
+def test_the_organisation_page_says_why_it_moved(client, national_data):
+    from oversight.models import OrganisationAssessment, ReportingPeriod
+
+    signed_in(client, Role.NATIONAL)
+    q1 = ReportingPeriod.objects.by_key("Q1 2025/26").current_run
+    q2 = ReportingPeriod.objects.by_key("Q2 2025/26").current_run
+    before = dict(
+        OrganisationAssessment.objects.filter(run=q1).values_list(
+            "organisation__code", "final_segment"
+        )
+    )
+    mover = next(
+        code
+        for code, segment in OrganisationAssessment.objects.filter(run=q2).values_list(
+            "organisation__code", "final_segment"
+        )
+        if code in before
+        and before[code] is not None
+        and segment is not None
+        and segment != before[code]
+    )
+    html = client.get(f"/organisations/{mover}/?period=2025-26-q2").content.decode()
+    assert "Since Q1 2025/26" in html
+    assert f"Segment {before[mover]} →" in html

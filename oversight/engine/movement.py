@@ -119,10 +119,10 @@ def explain_movement(
     return movement
 
 
-def _final(average: float, cuts, override: bool, programme: bool, cap: int) -> int:
+def _final(average: float | None, cuts, override: bool, programme: bool, cap: int) -> int:
     if programme:
         return 5
-    segment = segment_of(average, cuts) or 0
+    segment = (segment_of(average, cuts) or 0) if average is not None else 0
     return max(segment, cap) if override else segment
 
 
@@ -163,7 +163,7 @@ def _steps(before: Side, after: Side, cap: int) -> list[Cause]:
             )
         )
     if f2 != f1:
-        rose = a.average > b.average
+        rose = (a.average or 0.0) > (b.average or 0.0)
         causes.append(
             Cause(
                 "average",

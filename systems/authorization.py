@@ -39,6 +39,7 @@ __all__ = [
     "has_permission",
     "input_refusal",
     "may_supply",
+    "organisation_page_access",
     "people_who_see",
     "upload_authority",
     "visible_organisations",
@@ -50,6 +51,10 @@ class Permission(models.TextChoices):
 
     VIEW_ALL = "view_all", "See every organisation in England"
     VIEW_ORGANISATION = "view_organisation", "See organisations within the role's scope"
+    VIEW_PUBLISHED_RESULTS = (
+        "view_published_results",
+        "See any organisation's published results (NHS England publishes them)",
+    )
     MANAGE_METHODOLOGIES = "manage_methodologies", "Change methodologies, catalogue and periods"
     PIN_CUT_POINTS = "pin_cut_points", "Pin cut points"
     PUBLISH_RESULTS = "publish_results", "Publish a period's results (make a run official)"
@@ -88,6 +93,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         {
             P.VIEW_ALL,
             P.VIEW_ORGANISATION,
+            P.VIEW_PUBLISHED_RESULTS,
             P.MANAGE_METHODOLOGIES,
             P.PIN_CUT_POINTS,
             P.PUBLISH_RESULTS,
@@ -105,6 +111,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.REGIONAL: frozenset(
         {
             P.VIEW_ORGANISATION,
+            P.VIEW_PUBLISHED_RESULTS,
             P.SIGN_DELEGATION_AGREEMENT,
             P.DECIDE_CHANGE_REQUEST,
             P.CONFIRM_FREEDOM,
@@ -114,7 +121,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.MANAGE_PROGRAMME,
         }
     ),
-    Role.ICB_ANALYST: frozenset({P.VIEW_ORGANISATION, P.UPLOAD_METRICS, P.RAISE_CHANGE_REQUEST}),
+    Role.ICB_ANALYST: frozenset(
+        {P.VIEW_ORGANISATION, P.VIEW_PUBLISHED_RESULTS, P.UPLOAD_METRICS, P.RAISE_CHANGE_REQUEST}
+    ),
     # Granted beside another role: what that role uploads may then also carry NHS England's
     # official inputs (it adds no organisations to anyone's upload scope).
     Role.DATA_STEWARD: frozenset({P.SUPPLY_OFFICIAL_INPUTS}),
@@ -360,6 +369,23 @@ def get_visible_organisation_or_404(user: Any, **lookup: Any) -> Organisation:
     if found is None:
         raise Http404("Not found.")
     return found
+
+
+def organisation_page_access(user: Any, code: str) -> tuple[Organisation, bool]:
+    """The organisation with ``code`` (in any case) and whether all of its page is open to
+    ``user`` (it is in their scope). Its published results (segment, average, metric
+    values and scores, domain scores, league position, history) are open to everyone
+    holding ``view_published_results``: NHS England publishes them. What is not published
+    (actions, capability, decisions, freedoms, notes, uploads, provisional results) stays
+    within scope. 404 for anyone else."""
+    found = Organisation.objects.filter(code__iexact=code.strip()).first()
+    if found is None:
+        raise Http404("Not found.")
+    if visible_organisations(user).filter(pk=found.pk).exists():
+        return found, True
+    if has_permission(user, Permission.VIEW_PUBLISHED_RESULTS):
+        return found, False
+    raise Http404("Not found.")
 
 
 def permission_required(permission: str) -> Callable:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import (
     AuditEvent,
@@ -133,3 +133,34 @@ def audit_events(
     if until:
         events = events.filter(at__date__lte=until)
     return events.order_by("-at", "-id")
+
+
+@dataclass
+class Found:
+    organisation: Organisation
+    successors: list[Organisation]  # where a closed organisation went; empty when open
+
+
+def search_organisations(text: str, *, limit: int = 50) -> list[Found]:
+    """Organisations whose ODS code or name matches ``text`` (any case; every word of it
+    in the name): an exact code first, then codes that start with it, then names. A
+    closed organisation comes with its successors."""
+    words = text.split()
+    if not words:
+        return []
+    query = Q(code__iexact=text.strip()) | Q(code__istartswith=text.strip())
+    names = Q()
+    for word in words:
+        names &= Q(name__icontains=word)
+    found = list(Organisation.objects.filter(query | names).select_related("region")[: limit * 2])
+    needle = text.strip().upper()
+
+    def order(org: Organisation) -> tuple:
+        return (org.code != needle, not org.code.startswith(needle), org.name)
+
+    found.sort(key=order)
+    today = datetime.date.today()
+    return [
+        Found(org, [] if org.existed_on(today) else successors_of(org, on=today))
+        for org in found[:limit]
+    ]

@@ -1,13 +1,13 @@
 import datetime
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 
 from .audit_display import TOKEN_NOISE, changes_of
-from .authorization import Permission, permission_required
+from .authorization import Permission, has_permission, permission_required
 from .models import AuditEvent
-from .selectors import audit_events, region_tree
+from .selectors import audit_events, region_tree, search_organisations
 
 
 def _as_of(request: HttpRequest) -> tuple[datetime.date, str]:
@@ -33,6 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "date_error": error,
             "icb_count": sum(len(r.icbs) for r in tree),
             "trust_count": sum(r.trust_count for r in tree),
+            "may_open": has_permission(request.user, Permission.VIEW_PUBLISHED_RESULTS),
         },
     )
 
@@ -79,5 +80,33 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "object_types": AuditEvent.objects.order_by("object_type")
             .values_list("object_type", flat=True)
             .distinct(),
+        },
+    )
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    """Find an organisation by name or ODS code (any case); closed ones with their
+    successors. ``?format=json``: the first ten, for the header's suggestions."""
+    text = request.GET.get("q", "").strip()[:100]
+    found = search_organisations(text) if text else []
+    may_open = has_permission(request.user, Permission.VIEW_PUBLISHED_RESULTS)
+    exact = [f for f in found if f.organisation.code == text.upper()]
+    if may_open and exact and not exact[0].successors and request.GET.get("format") != "json":
+        return redirect("dashboards:organisation", code=exact[0].organisation.code)
+    if request.GET.get("format") == "json":
+        return JsonResponse(
+            {
+                "results": [
+                    {"code": f.organisation.code, "name": f.organisation.name} for f in found[:10]
+                ]
+            }
+        )
+    return render(
+        request,
+        "systems/search.html",
+        {
+            "q": text,
+            "found": found,
+            "may_open": may_open,
         },
     )

@@ -13,7 +13,12 @@ from django.views.decorators.http import require_POST
 
 from core.pages import attempt, render_tables
 from delegation.presenters import region_summary
-from systems.authorization import Permission, get_visible_organisation_or_404, has_permission
+from systems.authorization import (
+    Permission,
+    get_visible_organisation_or_404,
+    has_permission,
+    organisation_page_access,
+)
 from systems.models import PeerGroup
 
 from ..autonomy.services import close_action, confirm_grant
@@ -89,9 +94,12 @@ def _pending_in(pair: selectors.PeriodPair, codes: set[str]) -> Preview | None:
 
 @login_required
 def organisation(request: HttpRequest, code: str) -> HttpResponse:
-    org = get_visible_organisation_or_404(request.user, code=code)
-    pair = selectors.segmented_periods(request.GET.get("period", ""), request.GET.get("run", ""))
+    org, in_scope = organisation_page_access(request.user, code)
+    # Outside the viewer's scope: the published results only (no other run).
+    run = request.GET.get("run", "") if in_scope else ""
+    pair = selectors.segmented_periods(request.GET.get("period", ""), run)
     page = pages.organisation(org, pair, selectors.organisation_record(org, pair))
+    page.context["in_scope"] = in_scope
     page.context["may_confirm"] = has_permission(request.user, Permission.CONFIRM_FREEDOM, org)
     page.context["may_close"] = has_permission(request.user, Permission.MANAGE_ACTIONS, org)
     return render_tables(

@@ -42,6 +42,7 @@ class Entry:
     hidden: str = "{other}"
     public: bool = False
     page: bool = False
+    outside_ok: bool = False  # scoped roles get ``ok`` outside their scope too
 
     @property
     def id(self) -> str:
@@ -243,12 +244,15 @@ MATRIX: list[Entry] = [
         page=True,
         out={"ods_code": "{other_region}"},
     ),
+    # Published results are open to every signed-in person (NHS England publishes them);
+    # the rest of the page stays within scope (tests/dashboards/test_public_results.py).
     E(
         "dashboards:organisation",
         {"code": "{own}"},
         allowed=PEOPLE,
         page=True,
         out={"code": "{other}"},
+        outside_ok=True,
     ),
     E("dashboards:league", allowed=PEOPLE, page=True),
     E("dashboards:run", {"pk": "{provisional_run}"}, allowed=PEOPLE, page=True),

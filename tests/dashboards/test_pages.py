@@ -176,3 +176,33 @@ def test_the_organisation_page_says_why_it_moved(client, national_data):
     html = client.get(f"/organisations/{mover}/?period=2025-26-q2").content.decode()
     assert "Since Q1 2025/26" in html
     assert f"Segment {before[mover]} →" in html
+
+
+def test_published_results_are_open_to_every_signed_in_person(client, national_data):
+    """An analyst opens a trust in another region from the league table: its published
+    results, not its actions, freedoms, support or provisional results."""
+    from oversight.models import OversightAction
+
+    rha = Trust.objects.get(code="RHA")
+    signed_in(client, Role.ICB_ANALYST, icb=rha.icb_from_2026)
+    other = Trust.objects.exclude(region=rha.region).filter(peer_group=rha.peer_group).first()
+    OversightAction.objects.create(
+        organisation=other, kind="review", title="Secret improvement plan"
+    )
+    for code in (other.code, other.code.lower()):
+        response = client.get(f"/organisations/{code}/?period=2025-26-q2")
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert other.name in html and "outside the organisations your roles cover" in html
+        assert "Why: every metric" in html and "Segment history" in html
+        for hidden in ("Oversight actions", "Secret improvement plan", "Support level", "Freedoms"):
+            assert hidden not in html, hidden
+    own = client.get("/organisations/rha/?period=2025-26-q2").content.decode()
+    assert "Oversight actions" in own and "outside the organisations" not in own
+    league = client.get("/league-tables/?period=2025-26-q2&peer_group=mental-health-and-community")
+    assert f"/organisations/{other.code}/" in league.content.decode()
+
+
+def test_someone_with_no_role_sees_no_organisation(client, national_data):
+    client.force_login(get_user_model().objects.create_user("nobody"))
+    assert client.get("/organisations/RHA/").status_code == 404

@@ -119,7 +119,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
 LOGIN_URL = "systems:login"
-LOGIN_REDIRECT_URL = "systems:home"
+LOGIN_REDIRECT_URL = "systems:start"  # each role's own starting page
 LOGOUT_REDIRECT_URL = "systems:login"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,11 +1,13 @@
 import datetime
 
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from .audit_display import TOKEN_NOISE, changes_of
 from .authorization import Permission, has_permission, permission_required
+from .context_processors import landing_url
 from .models import AuditEvent
 from .selectors import audit_events, region_tree, search_organisations
 
@@ -82,6 +84,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             .distinct(),
         },
     )
+
+
+@login_required
+def start(request: HttpRequest) -> HttpResponse:
+    """After signing in: each person's own starting page (see ``landing_url``)."""
+    return redirect(landing_url(request.user))
 
 
 def search(request: HttpRequest) -> HttpResponse:

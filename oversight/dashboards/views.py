@@ -6,9 +6,12 @@ Every table can be sorted (``?sort=column``, ``-column`` for descending) and dow
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.pages import attempt, render_tables
@@ -29,6 +32,7 @@ from ..runs import publish_run
 from ..uploads.presenters import UploadPresenter
 from ..uploads.selectors import uploads_for
 from . import pages, selectors
+from . import region_summary as glance
 
 
 @login_required
@@ -56,6 +60,8 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
     rows = pages.region_rows(pair, mine, before, icbs, filters)
     # Filters narrow every table, not just the first.
     shown_ids = {r["organisation_id"] for r in rows} if filters.active else scope.ids
+    grants, actions = selectors.live_grants(shown_ids), selectors.open_actions(shown_ids)
+    delegation = region_summary(pages.icb_ids(mine) or scope.icb_ids())
     page = pages.region(
         scope.region,
         pair,
@@ -67,13 +73,34 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
             pair.previous_run_id,
             [r["organisation_id"] for r in pages.moved(rows)],
         ),
-        grants=selectors.live_grants(shown_ids),
-        actions=selectors.open_actions(shown_ids),
-        delegation=region_summary(pages.icb_ids(mine) or scope.icb_ids()),
+        grants=grants,
+        actions=actions,
+        delegation=delegation,
     )
-    page.context["uploads"] = [UploadPresenter(u) for u in uploads_for(request.user)[:5]]
-    page.context["pending"] = _pending_in(pair, {r["organisation__code"] for r in mine})
-    return render_tables(request, "dashboards/region.html", page.context, page.tables, "region")
+    pending = _pending_in(pair, {r["organisation__code"] for r in mine})
+    chart, summary_tables = glance.summary(rows, pair.previous.label if pair.previous else "")
+    user, region_code = request.user, scope.region.ods_code
+    page.context.update(
+        uploads=[UploadPresenter(u) for u in uploads_for(user)[:5]],
+        pending=pending,
+        region_chart=chart,
+        may_decide_requests=has_permission(user, Permission.DECIDE_CHANGE_REQUEST),
+        needs=glance.needs(
+            may_decide_requests=has_permission(user, Permission.DECIDE_CHANGE_REQUEST),
+            waiting_requests=delegation["waiting_count"],
+            requests_url=reverse("delegation:approvals", args=[region_code]),
+            may_confirm=has_permission(user, Permission.CONFIRM_FREEDOM),
+            grants=grants,
+            may_manage_actions=has_permission(user, Permission.MANAGE_ACTIONS),
+            actions=actions,
+            organisation_url=lambda code: reverse("dashboards:organisation", args=[code]),
+            pending_moves=len(pending.moves) if pending else 0,
+            pending_url=reverse("dashboards:run", args=[pending.run.pk]) if pending else "",
+            today=datetime.date.today(),
+        ),
+    )
+    tables = [*summary_tables, *page.tables]
+    return render_tables(request, "dashboards/region.html", page.context, tables, "region")
 
 
 def _pending_in(pair: selectors.PeriodPair, codes: set[str]) -> Preview | None:

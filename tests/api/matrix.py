@@ -233,6 +233,9 @@ MATRIX: list[Entry] = [
     # --- Pages ----------------------------------------------------------------------------
     E("systems:home", public=True, page=True),
     E("systems:login", public=True, page=True),
+    E("systems:search", query="q=notting", public=True, page=True),
+    # Each signed-in person is sent on to their own starting page.
+    E("systems:start", allowed=SIGNED_IN, ok=302, page=True),
     E("systems:logout", method="post", ok=302, public=True, page=True),
     E("systems:audit", allowed=NATIONAL_PERSON, page=True),
     E("uploads:list", allowed=PEOPLE, page=True),

@@ -75,7 +75,11 @@ def test_region_dashboard_filters_and_scope(client, national_data):
     assert "Nottinghamshire Healthcare NHS Foundation Trust" not in filtered
     other = Trust.objects.get(code="RKL").region
     assert client.get(f"/regions/{other.ods_code}/").status_code == 404
-    assert client.get("/organisations/RKL/").status_code == 404
+    # Outside the region: published results only (the page says so).
+    assert (
+        "outside the organisations your roles cover"
+        in client.get("/organisations/RKL/").content.decode()
+    )
     assert client.get("/organisations/RHA/").status_code == 200
 
 
@@ -206,3 +210,35 @@ def test_published_results_are_open_to_every_signed_in_person(client, national_d
 def test_someone_with_no_role_sees_no_organisation(client, national_data):
     client.force_login(get_user_model().objects.create_user("nobody"))
     assert client.get("/organisations/RHA/").status_code == 404
+
+
+def test_each_role_starts_on_its_own_page(client, national_data):
+    from django.urls import reverse
+
+    rha = Trust.objects.get(code="RHA")
+    cases = [
+        (Role.NATIONAL, {}, "/national/"),
+        (Role.REGIONAL, {"region": rha.region}, f"/regions/{rha.region.ods_code}/"),
+        (Role.ICB_ANALYST, {"icb": rha.icb_from_2026}, f"/organisations/{rha.icb_from_2026.code}/"),
+    ]
+    for role, scope, start in cases:
+        client.logout()
+        signed_in(client, role, **scope)
+        assert client.get(reverse("systems:start"))["Location"] == start
+    html = client.get(start).content.decode()
+    assert ">My ICB<" in html and ">My region<" not in html
+
+
+def test_the_region_page_opens_with_its_summary_and_what_needs_the_director(client, national_data):
+    rha = Trust.objects.get(code="RHA")
+    signed_in(client, Role.REGIONAL, region=rha.region)
+    html = client.get(f"/regions/{rha.region.ods_code}/?period=2025-26-q2").content.decode()
+    needs = html.index('id="needs-you"')
+    assert needs < html.index("at a glance") < html.index("Who moved and why")
+    assert 'id="table-segment_counts"' in html and 'id="table-region_movement"' in html
+    assert 'id="table-by_icb"' in html and "segments-data" in html
+    assert "awaiting your decision" in html
+    client.logout()
+    signed_in(client, Role.ICB_ANALYST, icb=rha.icb_from_2026)
+    analyst = client.get(f"/regions/{rha.region.ods_code}/?period=2025-26-q2").content.decode()
+    assert "awaiting the region's decision" in analyst

@@ -41,7 +41,7 @@ def sign_in(page, base: str, username: str, password: str) -> None:
     page.goto(base + "/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
 
 
 def test_regional_director_reviews_their_region(site, page):

@@ -72,8 +72,8 @@ def override_note(assessment: Any) -> str:
     if _capped(True, unadjusted):
         return f"Capped at segment 3 by the financial override (segment {unadjusted} without it)."
     return (
-        "The financial override flag is set but did not change the segment: "
-        f"without it the segment is {unadjusted}, already 3 or worse."
+        f"The financial override applies but changes nothing: its average alone gives "
+        f"segment {unadjusted}, which is no better than the cap of segment 3."
     )
 
 

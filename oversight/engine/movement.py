@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from .segmentation import segment_of
 
-# Contributions smaller than this (in average points) are not named.
-NEGLIGIBLE = 0.0005
+# Contributions smaller than this (in average points) are not named: they show as 0.00.
+NEGLIGIBLE = 0.005
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ class Movement:
     causes: list[Cause] = field(default_factory=list)  # in the direction of the move
     offsets: list[Cause] = field(default_factory=list)  # against it
     contributions: list[Contribution] = field(default_factory=list)
+    # What the metrics that moved the other way took back (average points, signed).
+    taken_back: float = 0.0
     note: str = ""  # why there is no breakdown (not segmented on one side)
 
     @property
@@ -90,6 +92,8 @@ class Movement:
                 for c in self.contributions
             )
             parts.append(f"The average moved most through: {named}.")
+            if abs(self.taken_back) >= NEGLIGIBLE:
+                parts.append(f"Other metrics moved it back by {abs(self.taken_back):.2f}.")
         parts += [_sentence(f"Partly offset: {c.text}") for c in self.offsets]
         return " ".join(parts)
 
@@ -116,6 +120,8 @@ def explain_movement(
         (movement.causes if cause.worse == worse else movement.offsets).append(cause)
     if any(c.kind == "average" for c in movement.causes):
         movement.contributions = _contributions(before, after, names or {}, worse=worse)[:top]
+        against = _contributions(before, after, names or {}, worse=not worse)
+        movement.taken_back = sum(c.contribution for c in against)
     return movement
 
 

@@ -40,8 +40,8 @@ def test_override_note_says_whether_the_override_changed_the_segment():
     capped = override_note(assessment(financial_override=True, unadjusted_segment=2))
     assert capped == "Capped at segment 3 by the financial override (segment 2 without it)."
     unchanged = override_note(assessment(financial_override=True, unadjusted_segment=3))
-    assert "did not change the segment" in unchanged and "capped" not in unchanged.lower()
-    assert "did not change" in override_note(
+    assert "changes nothing" in unchanged and "capped" not in unchanged.lower()
+    assert "changes nothing" in override_note(
         assessment(financial_override=True, unadjusted_segment=4, final_segment=4)
     )
 
@@ -189,7 +189,7 @@ def test_organisation_page_words_the_override_and_boundaries(client, national_da
     assert flagged is not None
     html = client.get(f"/organisations/{flagged.organisation.code}/?period={period.slug}")
     html = html.content.decode()
-    assert "did not change the segment" in html
+    assert "changes nothing" in html
     assert "capped at 3" not in html.lower()
     assert "To_better" not in html and "To_worse" not in html
     assert "Distance to the next boundary" in html and "higher (" in html

@@ -94,3 +94,12 @@ def test_no_move_and_no_segment():
     assert same.direction == "same" and same.causes == []
     unsegmented = explain_movement(side(None, final=None), side(2.2, final=2), cap=3)
     assert "Not segmented in the earlier quarter" in unsegmented.paragraph()
+
+
+def test_what_the_other_metrics_took_back_is_said():
+    before = side(2.5, {"A": 2, "B": 3}, final=3)
+    after = side(2.75, {"A": 4, "B": 1.5}, final=4)
+    move = explain_movement(before, after, cap=3, names=NAMES)
+    assert [c.metric_id for c in move.contributions] == ["A"]
+    assert move.taken_back == pytest.approx(-0.75)
+    assert "Other metrics moved it back by 0.75." in move.paragraph()

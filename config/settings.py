@@ -9,6 +9,7 @@ variable. See ``docs/adr/0002-settings-from-the-environment.md``.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -104,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
                 "systems.context_processors.access",
+                "oversight.context_processors.notices",
             ],
         },
     },
@@ -233,6 +235,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oversight.tasks.sweep_stuck_work",
         "schedule": SWEEP_EVERY_SECONDS,
     },
+    # Each morning, one e-mail to each person who chose the daily digest.
+    "send-daily-digests": {
+        "task": "oversight.tasks.send_daily_digests",
+        "schedule": crontab(hour=7, minute=0),
+    },
     # Signed delegation agreements come into force on their start date; finished ones end.
     "advance-delegation-agreements": {
         "task": "delegation.tasks.advance_agreements",
@@ -327,6 +334,22 @@ LOGGING = {
 # Where the health check looks for the broker; empty means "eager mode, no broker".
 HEALTHCHECK_BROKER_TIMEOUT = env.float("HEALTHCHECK_BROKER_TIMEOUT", default=2.0)
 SITE_NAME = "NHS Oversight Framework"
+# The address people reach the service at, for links in e-mails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# E-mail: printed on the console in development; SMTP (EMAIL_HOST, EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS) otherwise.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="oversight@localhost")
 # Metric uploads: the largest file accepted, the most an .xlsx may expand to (zip bombs are
 # refused before they are opened), and how long an upload may show no progress before it
 # is reported as stalled and can be retried.

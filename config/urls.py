@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
     path("", include("oversight.uploads.urls")),
+    path("", include("oversight.notification_urls")),
     path("", include("oversight.dashboards.urls")),
     path("", include("delegation.urls")),
     path("", include("oversight.autonomy.urls")),

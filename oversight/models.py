@@ -609,12 +609,34 @@ class Notification(models.Model):
     body = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # When it went out by e-mail (at once, or in a daily digest); blank: not yet, or never.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
 
     def __str__(self) -> str:
         return self.subject
+
+
+class EmailChoice(models.TextChoices):
+    IMMEDIATELY = "immediately", "Each notice as it happens"
+    DAILY = "daily", "One e-mail a day with the day's notices"
+    NEVER = "never", "No e-mail: I read them here"
+
+
+class NotificationSettings(models.Model):
+    """How one person wants their notices by e-mail (a daily digest unless they choose)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    email = models.CharField(max_length=12, choices=EmailChoice.choices, default=EmailChoice.DAILY)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_email_display()}"
 
 
 # The upload models belong to this app too, in the uploads package.

@@ -7,6 +7,7 @@ from celery import shared_task
 
 from systems.actors import SystemActor
 
+from . import notifications
 from .models import ReportingPeriod
 from .runs import run_segmentation, sweep_interrupted_runs
 from .uploads.services import BROKER_ERRORS, TRANSIENT_ERRORS, sweep_stuck_uploads
@@ -49,3 +50,9 @@ def sweep_stuck_work() -> dict[str, list[int]]:
     runs = sweep_interrupted_runs()
     uploads = sweep_stuck_uploads(actor=SystemActor("celery: sweep_stuck_work"))
     return {"runs": runs, "requeued": uploads.requeued, "failed": uploads.failed}
+
+
+@shared_task
+def send_daily_digests() -> int:
+    """Each morning: one e-mail per person who chose the daily digest."""
+    return notifications.send_daily_digests()

@@ -238,6 +238,8 @@ MATRIX: list[Entry] = [
     E("systems:start", allowed=SIGNED_IN, ok=302, page=True),
     E("systems:logout", method="post", ok=302, public=True, page=True),
     E("systems:audit", allowed=NATIONAL_PERSON, page=True),
+    E("notifications:inbox", allowed=PEOPLE, page=True),
+    E("notifications:settings", allowed=PEOPLE, page=True),
     E("uploads:list", allowed=PEOPLE, page=True),
     E("dashboards:national", allowed=PEOPLE, page=True),
     E(
@@ -404,6 +406,8 @@ NOT_CHECKED: dict[str, str] = {
     "autonomy:aft": "national users, AFT grants only: tests/oversight/test_decisions.py",
     "dashboards:decide-grant": "confirm_freedom in scope: tests/oversight/test_autonomy.py",
     "dashboards:close-action": "manage_actions in scope: tests/oversight/test_autonomy.py",
+    "notifications:read": "one's own notices only: tests/oversight/test_notifications.py",
+    "notifications:read-all": "one's own notices only: tests/oversight/test_notifications.py",
 }
 #: Namespaces the matrix does not check, and why.
 NOT_CHECKED_NAMESPACES: dict[str, str] = {

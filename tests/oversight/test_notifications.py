@@ -69,3 +69,88 @@ def test_everyone_who_can_see_an_organisation_is_told_and_nobody_else(reference_
         sees = visible_organisations(person).filter(pk=hosted.pk).exists()
         assert (person in told) == sees, person.username
     assert people["successor-analyst"] in told and people["other-analyst"] not in told
+
+
+# --- The inbox and e-mail -------------------------------------------------------------
+
+
+@pytest.fixture
+def regional(reference_data, client):
+    trust = Trust.objects.filter(icb_from_2026__isnull=False).first()
+    person = _person("director")
+    grant_role(user=person, role=Role.REGIONAL, region=trust.region, actor="test")
+    client.force_login(person)
+    return person, trust
+
+
+def test_a_notice_is_in_the_inbox_with_the_unread_count_and_a_link(client, regional):
+    person, trust = regional
+    notify([(trust, "Segment 2 → 3", "Moved since the last quarter.")])
+    page = client.get("/notifications/").content.decode()
+    assert f"{trust.code}: Segment 2 → 3" in page and "Moved since the last quarter." in page
+    assert '<span class="notice-count">1' in page
+    notice = Notification.objects.get(user=person)
+    opened = client.post(f"/notifications/{notice.pk}/read/", {"open": "1"})
+    assert opened["Location"] == f"/organisations/{trust.code}/"
+    notice.refresh_from_db()
+    assert notice.read_at is not None
+    assert 'class="notice-count"' not in client.get("/notifications/").content.decode()
+
+
+def test_mark_all_as_read_and_only_ones_own(client, regional, django_user_model):
+    person, trust = regional
+    notify([(trust, "A", "a"), (trust, "B", "b")])
+    someone = _person("someone")
+    theirs = Notification.objects.create(user=someone, subject="theirs")
+    assert client.post(f"/notifications/{theirs.pk}/read/").status_code == 404
+    client.post("/notifications/read-all/")
+    assert not Notification.objects.filter(user=person, read_at__isnull=True).exists()
+    assert Notification.objects.get(pk=theirs.pk).read_at is None
+
+
+def test_an_unchanged_position_is_not_told_twice(regional):
+    person, trust = regional
+    notify([(trust, "Segment 3", "Unchanged")])
+    notify([(trust, "Segment 3", "Unchanged")])
+    assert Notification.objects.filter(user=person).count() == 1
+
+
+def test_immediately_means_one_e_mail_per_notice(
+    client, regional, mailoutbox, django_capture_on_commit_callbacks
+):
+    person, trust = regional
+    client.post("/notifications/settings/", {"email": "immediately"})
+    with django_capture_on_commit_callbacks(execute=True):
+        notify([(trust, "Segment 2 → 3", "Moved.")])
+    assert [m.to for m in mailoutbox] == [[person.email]]
+    assert mailoutbox[0].subject == f"{trust.code}: Segment 2 → 3"
+    from oversight.notifications import send_daily_digests
+
+    assert send_daily_digests() == 0  # already e-mailed
+
+
+def test_the_daily_digest_sends_each_notice_once(regional, mailoutbox):
+    from oversight.notifications import send_daily_digests
+
+    person, trust = regional
+    notify([(trust, "Segment 2 → 3", "Moved."), (trust, "Freedom at risk", "Review.")])
+    assert mailoutbox == []  # the default is the daily digest
+    assert send_daily_digests() == 1
+    [digest] = mailoutbox
+    assert digest.to == [person.email] and "2 new notices" in digest.subject
+    assert "Segment 2 → 3" in digest.body and "/notifications/" in digest.body
+    assert send_daily_digests() == 0
+
+
+def test_never_means_no_e_mail_and_the_choice_is_audited(client, regional, mailoutbox):
+    from oversight.notifications import send_daily_digests
+    from systems.models import AuditEvent
+
+    _, trust = regional
+    answer = client.post("/notifications/settings/", {"email": "never"})
+    assert answer.status_code == 302
+    notify([(trust, "Segment 2 → 3", "Moved.")])
+    assert send_daily_digests() == 0 and mailoutbox == []
+    assert AuditEvent.objects.filter(action="notifications.email_choice").exists()
+    refused = client.post("/notifications/settings/", {"email": "sometimes"})
+    assert refused.status_code == 200 and "nhsuk-error-summary" in refused.content.decode()

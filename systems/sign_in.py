@@ -13,12 +13,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, LogoutView
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 
 from . import audit
 from .actors import SystemActor
@@ -44,6 +47,11 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     """Failures are counted three ways: for the user name from this address (locks soon),
     for the user name from anywhere and for the address whatever the name (lock later,
     against guessing from many addresses or many names). Each lock is audited once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].error_messages["required"] = "Enter your username."
+        self.fields["password"].error_messages["required"] = "Enter your password."
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
@@ -99,3 +107,20 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 class SignInView(LoginView):
     form_class = ThrottledAuthenticationForm
     template_name = "registration/login.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # Django's view names the host here; the page names the service.
+        context["site_name"] = settings.SITE_NAME
+        return context
+
+
+class SignOutView(LogoutView):
+    """Sign out, then back to the sign-in page, saying so."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        was_signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_signed_in:
+            messages.info(request, "You have signed out.")
+        return response

@@ -66,3 +66,20 @@ def test_guessing_many_names_from_one_address_is_stopped_and_audited(client, per
     [locked] = AuditEvent.objects.filter(action="sign_in.locked", after__counted="address")
     assert locked.object_id == "10.0.2.1" and locked.after["failures"] == 8
     assert attempt(client, "right-horse-battery", address="10.0.2.2").status_code == 302
+
+
+def test_the_sign_in_page_names_the_service_and_says_when_you_signed_out(client, person):
+    from django.conf import settings
+
+    page = client.get("/accounts/login/").content.decode()
+    assert f"<title>Sign in \u2013 {settings.SITE_NAME}</title>" in page
+    assert "testserver" not in page.split("<body")[0]
+    assert attempt(client, "right-horse-battery").status_code == 302
+    after = client.post("/accounts/logout/", follow=True).content.decode()
+    assert "You have signed out." in after
+
+
+def test_an_empty_sign_in_says_what_to_enter_beside_each_field(client, person):
+    html = client.post("/accounts/login/", {"username": "", "password": ""}).content.decode()
+    assert '<a href="#id_username">Enter your username.</a>' in html
+    assert 'id="password-error"' in html and "Enter your password." in html

@@ -35,6 +35,7 @@ class Column:
     link: str = ""  # the row key holding this cell's URL
     places: int | None = None  # decimal places a number is shown with on the page
     download_only: bool = False  # in the files, not on the page (e.g. the same every row)
+    figure: str = ""  # the row key holding a small chart shown before the value, page only
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Table:
                     "numeric": c.numeric,
                     "date": isinstance(r.get(c.key), datetime.date),
                     "url": r.get(c.link) if c.link else "",
+                    "figure": r.get(c.figure, "") if c.figure else "",
                 }
                 for c in self.shown
             ]

@@ -369,3 +369,51 @@ def movements(
         for org_id in organisation_ids
         if (run_before, org_id) in sides and (run_now, org_id) in sides
     }
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The values of one metric among an organisation's peers in one run."""
+
+    low: float
+    q1: float
+    median: float
+    q3: float
+    high: float
+    count: int
+
+
+def peer_spreads(
+    run_ids: list[int], peer_group: str, metric_ids: list[str]
+) -> dict[tuple[int, str], Spread]:
+    """(run id, metric id) → the spread of the peer group's values (one query)."""
+    rows = list(
+        MetricScore.objects.filter(
+            run_id__in=run_ids,
+            metric_id__in=metric_ids,
+            organisation__peer_group=peer_group,
+            value__isnull=False,
+        ).values_list("run_id", "metric_id", "value")
+    )
+    if not rows:
+        return {}
+    values = pd.DataFrame(rows, columns=["run_id", "metric_id", "value"]).groupby(
+        ["run_id", "metric_id"]
+    )["value"]
+    quantiles = values.quantile([0.0, 0.25, 0.5, 0.75, 1.0]).unstack()
+    counts = values.size()
+    spreads = {}
+    for key in quantiles.index:
+        low, q1, median, q3, high = (float(q) for q in quantiles.loc[key])
+        spreads[key] = Spread(low, q1, median, q3, high, count=int(counts.loc[key]))
+    return spreads
+
+
+def values_over_runs(
+    organisation: Organisation, run_ids: list[int], metric_ids: list[str]
+) -> dict[tuple[int, str], float]:
+    """(run id, metric id) → the organisation's value (one query)."""
+    rows = MetricScore.objects.filter(
+        run_id__in=run_ids, organisation=organisation, metric_id__in=metric_ids
+    ).values_list("run_id", "metric_id", "value")
+    return {(run_id, metric): value for run_id, metric, value in rows if value is not None}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -239,7 +239,11 @@ class OrganisationRecord:
     grants: list[FreedomGrant]
     published: dict[str, Any]  # NHS England's published result, when uploaded
     movement: Movement | None  # why it moved since the period before, when it did
+    # (run id, metric id) → the peers' spread, and the organisation's own values, over the
+    # periods held (for the metrics table's strips and trend lines).
     delegation: dict[str, Any] | None  # for an ICB: agreement in force, segment, condition
+    spreads: dict[tuple[int, str], Any] = field(default_factory=dict)
+    values: dict[tuple[int, str], float] = field(default_factory=dict)
 
 
 def organisation_record(organisation: Organisation, pair: PeriodPair) -> OrganisationRecord:
@@ -260,13 +264,18 @@ def organisation_record(organisation: Organisation, pair: PeriodPair) -> Organis
         )
     }
     assessed = pair.current is not None and pair.current_run_id in history
+    explanation = (
+        oversight_selectors.explain(organisation, pair.current, run=pair.run)
+        if assessed and pair.current is not None
+        else None
+    )
+    run_ids = [r for r in (pair.run_id_of(p) for p in pair.periods) if r]
+    metric_ids = [m.metric_id for m in explanation.metrics] if explanation else []
     return OrganisationRecord(
         history=history,
-        explanation=(
-            oversight_selectors.explain(organisation, pair.current, run=pair.run)
-            if assessed and pair.current is not None
-            else None
-        ),
+        explanation=explanation,
+        spreads=oversight_selectors.peer_spreads(run_ids, organisation.peer_group, metric_ids),
+        values=oversight_selectors.values_over_runs(organisation, run_ids, metric_ids),
         support=SupportLevel.objects.filter(
             run_id=pair.current_run_id, organisation=organisation
         ).first(),

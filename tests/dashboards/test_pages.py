@@ -43,7 +43,7 @@ def test_pages_run_a_fixed_number_of_queries(client, national_data, django_asser
     rha = Trust.objects.get(code="RHA")
     for url, most in (
         ("/national/", 14),
-        (f"/regions/{rha.region.ods_code}/", 24),
+        (f"/regions/{rha.region.ods_code}/", 26),
         ("/organisations/RHA/", 30),
         ("/league-tables/?peer_group=acute", 14),
     ):
@@ -242,3 +242,17 @@ def test_the_region_page_opens_with_its_summary_and_what_needs_the_director(clie
     signed_in(client, Role.ICB_ANALYST, icb=rha.icb_from_2026)
     analyst = client.get(f"/regions/{rha.region.ods_code}/?period=2025-26-q2").content.decode()
     assert "awaiting the region's decision" in analyst
+
+
+def test_the_organisation_page_shows_peers_trends_domains_and_plain_statuses(client, national_data):
+    signed_in(client, Role.NATIONAL)
+    html = client.get("/organisations/RHA/?period=2025-26-q2").content.decode()
+    metrics = html.split('id="table-metrics"')[1].split("</table>")[0]
+    assert "figure--strip" in metrics and "figure--trend" in metrics
+    assert "organisations)" in metrics and "Q1 2025/26: " in metrics
+    assert "out_of_window" not in metrics and ">scored<" not in metrics
+    assert 'id="table-domains"' in html and "Segment at the same cut points" in html
+    download = client.get(
+        "/organisations/RHA/?period=2025-26-q2&download=metrics&format=csv"
+    ).content.decode("utf-8-sig")
+    assert "Peers: median (middle half)" in download and "<svg" not in download

@@ -196,7 +196,8 @@ def test_organisation_page_words_the_override_and_boundaries(client, national_da
     # Scores have two decimal places, in the metric table as in the history.
     metrics = html.split('id="table-metrics"')[1].split("</table>")[0]
     scores = re.findall(
-        r'nhsuk-table__cell--numeric">([0-9.]+)</td><td class="nhsuk-table__cell">[a-z_]+</td>',
+        r'nhsuk-table__cell--numeric">([0-9.]+)</td><td class="nhsuk-table__cell">'
+        r"(?:Scored|Meets|Below|Score as|No value|Rating|Value|Context)[^<]*</td>",
         metrics,
     )
     assert scores and all(re.fullmatch(r"\d\.\d\d", s) for s in scores), scores

@@ -611,6 +611,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     # When it went out by e-mail (at once, or in a daily digest); blank: not yet, or never.
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # Where to act on it, when that is not its organisation's page (an upload's page, say).
+    link = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -59,6 +59,8 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     if notice.read_at is None:
         notice.read_at = timezone.now()
         notice.save(update_fields=["read_at"])
+    if request.POST.get("open") and notice.link.startswith("/"):
+        return redirect(notice.link)
     if request.POST.get("open") and notice.organisation is not None:
         return redirect("dashboards:organisation", code=notice.organisation.code)
     return redirect("notifications:inbox")

@@ -103,6 +103,22 @@ def notify_person(person: Any, organisation: Organisation, subject: str, body: s
         _send_on_commit([(heading, body, person.email)])
 
 
+def notify_uploader(person: Any, subject: str, body: str, link: str) -> None:
+    """Tell the person who uploaded a file how it ended, linking to the upload."""
+    if person is None:
+        return
+    at_once = _at_once(person)
+    Notification.objects.create(
+        user=person,
+        subject=subject[:200],
+        body=body,
+        link=link,
+        emailed_at=timezone.now() if at_once else None,
+    )
+    if at_once:
+        _send_on_commit([(subject, f"{body}\n\n{settings.SITE_URL}{link}", person.email)])
+
+
 def send_daily_digests() -> int:
     """One e-mail to each person who chose the daily digest, listing their notices not yet
     e-mailed; returns the e-mails sent. Each notice goes out once (``emailed_at``)."""

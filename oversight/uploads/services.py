@@ -23,6 +23,7 @@ from django import db
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import ApplicationError
@@ -37,6 +38,7 @@ from ..models import (
     ReportingPeriod,
     UploadStatus,
 )
+from ..notifications import notify_uploader
 from ..runs import run_segmentation
 from .authority import Authority
 from .problems import FileRejected, Problem, capped, unreadable
@@ -228,6 +230,7 @@ def process_upload(*, upload_id: int, actor: Actor = "celery: process_upload") -
     _set(upload, attempts=upload.attempts + 1, failure_reason="")
     try:
         if upload.imported_at is None and not _validate_and_import(upload, actor):
+            _tell_uploader(upload)
             return upload
         if upload.detected_format == LEAGUE:
             # NHS England's published results: stored beside ours, never recomputed from.
@@ -247,20 +250,44 @@ def process_upload(*, upload_id: int, actor: Actor = "celery: process_upload") -
         raise
     except Exception as exc:
         logger.exception("upload %s failed", upload.pk)
-        _set(
-            upload,
-            status=UploadStatus.FAILED,
-            failure_reason=f"{type(exc).__name__}: {exc}"[:2000],
-            finished_at=timezone.now(),
-        )
-        audit.record(
-            actor=actor,
-            action="upload.failed",
-            obj=upload,
-            after={"reason": upload.failure_reason},
-            reason="Processing stopped with an error; it can be retried",
-        )
+        _fail(upload, exc, actor)
+    _tell_uploader(upload)
     return upload
+
+
+def _fail(upload: MetricUpload, exc: Exception, actor: Actor) -> None:
+    _set(
+        upload,
+        status=UploadStatus.FAILED,
+        failure_reason=f"{type(exc).__name__}: {exc}"[:2000],
+        finished_at=timezone.now(),
+    )
+    audit.record(
+        actor=actor,
+        action="upload.failed",
+        obj=upload,
+        after={"reason": upload.failure_reason},
+        reason="Processing stopped with an error; it can be retried",
+    )
+
+
+def _tell_uploader(upload: MetricUpload) -> None:
+    """A notice to the person who uploaded the file, once it has ended one way or the
+    other, linking to the upload's page."""
+    if upload.status not in (UploadStatus.DONE, UploadStatus.INVALID, UploadStatus.FAILED):
+        return
+    outcome = {
+        UploadStatus.DONE: "done",
+        UploadStatus.INVALID: f"rejected ({upload.error_count:,} problem"
+        f"{'s' if upload.error_count != 1 else ''}; nothing stored)",
+        UploadStatus.FAILED: "failed (it can be retried)",
+    }[UploadStatus(upload.status)]
+    notify_uploader(
+        upload.uploaded_by,
+        f"Upload {upload.pk} ({upload.original_name[:80]}): {outcome}",
+        upload.stage_detail or upload.failure_reason,
+        reverse("uploads:detail", args=[upload.pk]),
+    )
 
 
 def _validate_and_import(upload: MetricUpload, actor: Actor) -> bool:

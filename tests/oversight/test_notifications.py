@@ -154,3 +154,30 @@ def test_never_means_no_e_mail_and_the_choice_is_audited(client, regional, mailo
     assert AuditEvent.objects.filter(action="notifications.email_choice").exists()
     refused = client.post("/notifications/settings/", {"email": "sometimes"})
     assert refused.status_code == 200 and "nhsuk-error-summary" in refused.content.decode()
+
+
+def test_the_uploader_is_told_how_their_upload_ended(client, methodologies, settings, tmp_path):
+    from oversight.uploads.services import process_upload, receive_upload
+    from tests.uploads.files import template_file
+
+    settings.MEDIA_ROOT = tmp_path
+    analyst = _person("analyst")
+    grant_role(
+        user=analyst,
+        role=Role.ICB_ANALYST,
+        icb=Trust.objects.get(code="RHA").icb_from_2026,
+        actor="test",
+    )
+    client.force_login(analyst)
+    for value, outcome in (("4.8", "done"), ("lots", "rejected (1 problem; nothing stored)")):
+        received = receive_upload(
+            content=template_file([["RHA", "OF0082", "Q1 2025/26", value]]),
+            filename=f"m-{value}.csv",
+            actor=analyst,
+            enqueue=False,
+        )
+        upload = process_upload(upload_id=received.upload.pk)
+        notice = Notification.objects.filter(user=analyst).first()
+        assert notice.subject == f"Upload {upload.pk} (m-{value}.csv): {outcome}"
+        opened = client.post(f"/notifications/{notice.pk}/read/", {"open": "1"})
+        assert opened["Location"] == f"/uploads/{upload.pk}/"

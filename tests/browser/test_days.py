@@ -1,0 +1,81 @@
+"""A director's and an analyst's day, in a real browser at desktop and phone width: where
+each lands, what needs them, finding any trust, reading why it is where it is, and the
+notice that an upload has ended."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import assert_accessible
+from .test_journeys import sign_in, site  # noqa: F401 (the fixture)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)])
+def test_the_director_starts_on_what_needs_them_and_finds_any_trust(
+    site,  # noqa: F811
+    browser,
+    width,
+    height,
+):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    sign_in(page, site, "midlands-director", "regional-demo")
+    assert re.search(r"/regions/\w+/$", page.url), page.url
+    panel = page.locator("#needs-you")
+    assert panel.bounding_box()["y"] < height, "the panel is above the fold"
+    assert "at a glance" in page.content()
+    assert_accessible(page)
+
+    to_confirm = panel.locator("a", has_text="to confirm")
+    if to_confirm.count():
+        to_confirm.first.click()
+        if "#table-freedoms" in page.url:
+            page.locator("#table-freedoms tbody a").first.click()
+        form = page.locator("form.inline-decision", has=page.locator("text=Confirm")).first
+        form.locator("input[name=reason]").fill("Meets the criteria this quarter")
+        form.locator("button[value=confirm]").click()
+        assert "Granted" in page.content() or "granted" in page.content()
+
+    page.fill("#search-field", "leeds community")
+    page.press("#search-field", "Enter")
+    page.wait_for_url(re.compile(r"/search/"))
+    assert "Leeds Community Healthcare NHS Trust" in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.locator(".search-results a", has_text="Leeds Community Healthcare").click()
+    assert page.locator("h1").inner_text() == "Leeds Community Healthcare NHS Trust"
+    main = page.locator("main").inner_text()
+    assert "outside the organisations your roles cover" in main
+    assert "Why: every metric" in main and "Oversight actions" not in main
+    assert_accessible(page)
+
+    page.goto(site + "/league-tables/?peer_group=mental-health-and-community")
+    page.locator("#table-league tbody a").last.click()
+    assert page.locator("h1").count() == 1 and "Segment history" in page.content()
+    context.close()
+
+
+def test_the_analyst_finds_the_catalogue_uploads_and_is_told(site, page, tmp_path):  # noqa: F811
+    good = tmp_path / "good.csv"
+    good.write_text("org_code,metric_id,period,value\nRHA,OF0082,Q2 2025/26,4.6\n")
+    sign_in(page, site, "notts-analyst", "analyst-demo")
+    assert "/organisations/QT1/" in page.url
+    assert page.locator("header >> text=My ICB").count() == 1
+    page.click("header >> text=Uploads")
+    page.click("text=metric catalogue")
+    assert "OF0082" in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.go_back()
+    page.set_input_files("input[type=file]", str(good))
+    page.click("text=Upload and check")
+    page.wait_for_selector("#status-tag:has-text('Done')", timeout=60_000)
+    upload_url = page.url
+    page.click("header >> text=Notifications")
+    notice = page.locator(".notice", has_text="done").first
+    assert "good.csv" in notice.inner_text()
+    notice.locator("button", has_text="Open").click()
+    assert page.url == upload_url
+    assert_accessible(page)

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.forms import form_problems
+from core.forms import ServiceForm, form_problems
 from core.pages import attempt, render_tables
 from oversight.dashboards.presenters import segment_tag
 from oversight.demo import DEMO_SOURCE
@@ -154,7 +154,7 @@ def bring_into_force(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-class ArrangementForm(forms.Form):
+class ArrangementForm(ServiceForm):
     category = forms.ChoiceField(choices=ArrangementCategory.choices)
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Arrangement")
     agreed_by = forms.CharField(max_length=200, label="Agreed by")
@@ -204,7 +204,7 @@ def new_agreement(request: HttpRequest, code: str) -> HttpResponse:
 # --- An ICB's delegation status -----------------------------------------------------------
 
 
-class SegmentForm(forms.Form):
+class SegmentForm(ServiceForm):
     segment = forms.TypedChoiceField(choices=[(s, f"Segment {s}") for s in range(1, 6)], coerce=int)
     as_of = forms.DateField(label="Applies from (YYYY-MM-DD)")
     source = forms.CharField(max_length=300, label="Source (the letter, meeting or publication)")
@@ -258,7 +258,7 @@ def icb(request: HttpRequest, code: str) -> HttpResponse:
 # --- Change requests ----------------------------------------------------------------------
 
 
-class ChangeRequestForm(forms.Form):
+class ChangeRequestForm(ServiceForm):
     title = forms.CharField(max_length=200)
     services = forms.ModelMultipleChoiceField(
         queryset=SpecialisedService.objects.none(),

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from core.forms import form_problems
+from core.forms import ServiceForm, form_problems
 from systems.authorization import (
     INPUT_AUTHORITY,
     Input,
@@ -36,18 +36,18 @@ from .services import (
 )
 
 
-class ProgrammeForm(forms.Form):
+class ProgrammeForm(ServiceForm):
     on = forms.DateField(label="Date (YYYY-MM-DD)")
     reason = forms.CharField(label="Reason for the decision")
 
 
-class CqcForm(forms.Form):
+class CqcForm(ServiceForm):
     rating = forms.ChoiceField(choices=CqcRating._meta.get_field("rating").choices)
     published_on = forms.DateField(label="Published on (YYYY-MM-DD)")
     source = forms.CharField(required=False, label="Source (report or link)")
 
 
-class AftForm(forms.Form):
+class AftForm(ServiceForm):
     nominated_on = forms.DateField(required=False, label="Nominated on (YYYY-MM-DD)")
     panel_decision = forms.ChoiceField(
         required=False,

@@ -185,7 +185,7 @@ def test_preparing_and_signing_an_agreement_on_the_pages(client, demo):
         follow=True,
     )
     html = response.content.decode()
-    assert "Arrangement: This field is required." in html
+    assert "Enter the arrangement." in html
     assert "Review date (YYYY-MM-DD): Enter a valid date." in html
     assert not DevelopmentalArrangement.objects.filter(agreement=draft).exists()
     client.post(f"/delegation/agreements/{draft.pk}/sign/")

@@ -34,7 +34,7 @@ def test_regional_director_records_programme_entry_and_exit(client, universe):  
     )
     html = response.content.decode()
     assert "Date (YYYY-MM-DD): Enter a valid date." in html
-    assert "Reason for the decision: This field is required." in html
+    assert "Enter the reason for the decision." in html
     assert AuditEvent.objects.count() == events and not ProgrammeMembership.objects.exists()
     client.post(
         f"/organisations/{A}/decisions/programme/",

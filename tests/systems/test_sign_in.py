@@ -83,3 +83,19 @@ def test_an_empty_sign_in_says_what_to_enter_beside_each_field(client, person):
     html = client.post("/accounts/login/", {"username": "", "password": ""}).content.decode()
     assert '<a href="#id_username">Enter your username.</a>' in html
     assert 'id="password-error"' in html and "Enter your password." in html
+
+
+def test_service_forms_say_what_to_enter_or_choose():
+    from django import forms
+
+    from core.forms import ServiceForm
+
+    class Example(ServiceForm):
+        reason = forms.CharField(label="Reason for the decision")
+        icb = forms.ChoiceField(label="ICB", choices=[("a", "A")])
+        kept = forms.CharField(label="Note", error_messages={"required": "Our own words."})
+
+    errors = Example(data={}).errors
+    assert errors["reason"] == ["Enter the reason for the decision."]
+    assert errors["icb"] == ["Choose the ICB."]
+    assert errors["kept"] == ["Our own words."]

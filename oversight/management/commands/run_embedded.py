@@ -15,6 +15,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = (
         "Serve the app with a background worker on the embedded filesystem broker "
@@ -34,6 +38,9 @@ class Command(BaseCommand):
         # Django's reloader runs this command again in a child process (RUN_MAIN set):
         # the worker is started once, by the outer process, and outlives reloads.
         worker = None if os.environ.get("RUN_MAIN") == "true" else self._start_worker()
+        # Stopped by a signal (a terminal closed, a process manager): stop the worker too.
+        for stop in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(stop, _interrupt)
         try:
             call_command("runserver", addrport, use_reloader=not noreload)
         finally:

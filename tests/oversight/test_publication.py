@@ -60,7 +60,9 @@ def _official_state(period: ReportingPeriod) -> dict:
         "support": SupportLevel.objects.count(),
         "conditions": sorted(AgreementCondition.objects.values_list("pk", "lifted_at")),
         "icb_segments": IcbSegment.objects.count(),
-        "notifications": Notification.objects.count(),
+        # Notices about organisations (the uploader's own notice about their upload is not
+        # a change of anyone's position).
+        "notifications": Notification.objects.filter(organisation__isnull=False).count(),
         "frozen": period.frozen_cut_points,
     }
 

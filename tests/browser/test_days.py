@@ -79,3 +79,26 @@ def test_the_analyst_finds_the_catalogue_uploads_and_is_told(site, page, tmp_pat
     notice.locator("button", has_text="Open").click()
     assert page.url == upload_url
     assert_accessible(page)
+
+
+def test_the_national_team_sets_a_methodologys_thresholds(site, page):  # noqa: F811
+    from oversight.models import Methodology
+    from systems.models import AuditEvent
+
+    methodology = Methodology.objects.get(slug="nof-2026-27")
+    sign_in(page, site, "national", "national-demo")
+    assert page.url.endswith("/national/")
+    page.goto(f"{site}/admin/oversight/methodology/{methodology.pk}/change/")
+    for name, value in (("t1", "2.1"), ("t2", "2.4"), ("t3", "2.75")):
+        page.fill(f"#id_{name}", value)
+    page.locator("input[name=_save]").click()  # no reason: refused, nothing changes
+    assert "A reason is required" in page.locator("#content").inner_text(), page.locator(
+        ".errorlist"
+    ).all_inner_texts()
+    page.fill("#id_thresholds_reason", "NHS England's published 2026/27 thresholds")
+    page.locator("input[name=_save]").click()
+    page.wait_for_url(re.compile(r"/admin/oversight/methodology/$"))
+    methodology.refresh_from_db()
+    thresholds = (methodology.threshold_1, methodology.threshold_2, methodology.threshold_3)
+    assert [str(t) for t in thresholds] == ["2.1000", "2.4000", "2.7500"]
+    assert AuditEvent.objects.filter(object_id=str(methodology.pk)).exists()

@@ -399,7 +399,7 @@ def start(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def approvals(request: HttpRequest, ods_code: str) -> HttpResponse:
-    region = get_object_or_404(Region, ods_code=ods_code)
+    region = get_object_or_404(Region, ods_code__iexact=ods_code)
     icb_ids = list(
         visible_organisations(request.user)
         .filter(region=region, kind="icb")

@@ -364,7 +364,10 @@ def require_permission(user: Any, permission: str, organisation: Organisation | 
 
 
 def get_visible_organisation_or_404(user: Any, **lookup: Any) -> Organisation:
-    """The organisation matching ``lookup`` if ``user`` may see it; 404 otherwise."""
+    """The organisation matching ``lookup`` if ``user`` may see it; 404 otherwise. A code
+    matches in any case (``rha`` is ``RHA``)."""
+    if "code" in lookup:
+        lookup["code__iexact"] = str(lookup.pop("code")).strip()
     found = visible_organisations(user).filter(**lookup).first()
     if found is None:
         raise Http404("Not found.")

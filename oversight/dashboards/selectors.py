@@ -30,6 +30,7 @@ from ..models import (
     ReportingPeriod,
     SegmentationRun,
     SupportLevel,
+    period_slug,
 )
 from ..selectors import movements
 
@@ -60,6 +61,7 @@ class PeriodPair:
     previous: ReportingPeriod | None
     # Show the period's newest (provisional) run instead of its published one.
     provisional: bool = False
+    problem: str = ""  # why the period asked for is not the one shown
 
     @property
     def synthetic(self) -> bool:
@@ -110,12 +112,23 @@ def segmented_periods(chosen: str = "", run: str = "") -> PeriodPair:
     provisional = run.strip().lower() in ("provisional", "latest")
     if not periods:
         return PeriodPair([], None, None, provisional)
-    current = next((p for p in periods if p.slug == chosen), None)
-    if chosen and current is None:
-        raise Http404("No such period with results.")
+    try:
+        slug = period_slug(chosen) if chosen.strip() else ""
+    except ValueError:
+        slug = None
+    current = next((p for p in periods if p.slug == slug), None)
+    problem = ""
+    if chosen.strip() and current is None:
+        problem = (
+            f"There are no results for the period '{chosen[:40]}'"
+            + ("" if slug is not None else " (write it as Q2 2025/26 or 2025-26-q2)")
+            + f": showing {periods[-1].label}, the latest."
+        )
     current = current or periods[-1]
     index = periods.index(current)
-    return PeriodPair(periods, current, periods[index - 1] if index else None, provisional)
+    pair = PeriodPair(periods, current, periods[index - 1] if index else None, provisional)
+    pair.problem = problem
+    return pair
 
 
 def is_synthetic(period: ReportingPeriod) -> bool:
@@ -165,7 +178,7 @@ class RegionScope:
 def region_in_scope(user: Any, ods_code: str) -> RegionScope:
     """The region and those of its organisations ``user`` may see; 404 when the region does
     not exist or they may see none of it."""
-    region = get_object_or_404(Region, ods_code=ods_code)
+    region = get_object_or_404(Region, ods_code__iexact=ods_code)
     organisations = visible_organisations(user).filter(region=region)
     ids = set(organisations.values_list("pk", flat=True))
     if not ids:

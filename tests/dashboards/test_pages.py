@@ -62,7 +62,12 @@ def test_national_overview(client, national_data):
     assert "Movement since Q1 2025/26" in html
     assert "Capped at segment 3 by the financial override" in html
     assert 'id="segments-chart"' in html and "segments-data" in html
-    assert client.get("/national/?period=2030-31-q1").status_code == 404
+    # A period with no results, or not a period at all: said, and the latest shown.
+    for asked in ("2030-31-q1", "Q7 2025/26", "nonsense"):
+        page = client.get(f"/national/?period={asked}")
+        assert page.status_code == 200
+        assert f"There are no results for the period &#x27;{asked}&#x27;" in page.content.decode()
+    assert "Q2 2025/26" in client.get("/national/?period=Q2%202025/26").content.decode()
 
 
 def test_region_dashboard_filters_and_scope(client, national_data):

@@ -26,7 +26,9 @@ from .presenters import (
     direction,
     fmt,
     is_capped,
+    leverage_line,
     override_note,
+    reach_text,
     segment_tag,
     span,
 )
@@ -517,6 +519,8 @@ def _explanation_context(explanation: Explanation | None) -> dict[str, Any]:
             "explanation": None,
             "override_note": "",
             "boundary_text": "",
+            "reach_text": "",
+            "leverage_lines": [],
             "ranges": {"average": "", "rank": ""},
             "partial_note": "",
         }
@@ -526,6 +530,8 @@ def _explanation_context(explanation: Explanation | None) -> dict[str, Any]:
         "explanation": explanation,
         "override_note": override_note(a),
         "boundary_text": boundary_text(a, explanation.boundaries),
+        "reach_text": reach_text(explanation.boundaries, explanation.leverage),
+        "leverage_lines": [leverage_line(m) for m in explanation.leverage],
         "ranges": {
             "average": span(a.average_range_low, a.average_range_high),
             "rank": span(a.rank_range_low, a.rank_range_high, None),

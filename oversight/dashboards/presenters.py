@@ -103,3 +103,31 @@ def boundary_text(assessment: Any, boundaries: dict | None) -> str:
         before = "Before the financial override and segment 5,"
         text = f"{before} the average gives segment {segment}: {text}"
     return text[0].upper() + text[1:]
+
+
+def reach_text(boundaries: dict | None, leverage: list[dict]) -> str:
+    """What it would take to reach the better segment, with the metrics that would do it
+    alone (each improved by a quarter of its pool): "To reach segment 2 the average must
+    fall by 0.04: improving any one of A or B does it."."""
+    if not boundaries or boundaries.get("to_better") is None:
+        return ""
+    needed = boundaries["to_better"]
+    target = boundaries["segment"] - 1
+    enough = [m for m in leverage if -(m.get("average_change") or 0) >= needed - 1e-9]
+    named = [f"{m.get('name') or m['metric_id']} ({m['metric_id']})" for m in enough]
+    text = f"To reach segment {target} the average must fall by {needed:.2f}"
+    if not named:
+        return text + ": no single metric improved by a quarter of its pool does it alone."
+    choices = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " or " + named[-1]
+    any_one = "improving" if len(named) == 1 else "improving any one of"
+    return f"{text}: {any_one} {choices} by a quarter of its pool does it."
+
+
+def leverage_line(metric: dict) -> str:
+    """One leverage metric with its numbers."""
+    change = metric.get("average_change") or 0
+    return (
+        f"{metric.get('name') or metric['metric_id']} ({metric['metric_id']}): score "
+        f"{metric['score']:.2f} → {metric['improved_score']:.2f}, the average "
+        f"{'falls' if change < 0 else 'moves'} by {abs(change):.2f}"
+    )

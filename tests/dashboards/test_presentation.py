@@ -248,3 +248,39 @@ def test_region_actions_show_dates_and_owners_plainly(client, national_data):  #
     assert "Not needed" in actions and "Needed, not yet named" in actions
     download = client.get(url + "&download=actions").content.decode("utf-8-sig")
     assert "2027-01-31" in download and "31 Jan 2027" not in download
+
+
+def test_what_would_move_it_names_the_metrics_that_do_it_alone():
+    from oversight.dashboards.presenters import leverage_line, reach_text
+
+    leverage = [
+        {
+            "metric_id": "OF1",
+            "name": "A",
+            "score": 3.5,
+            "improved_score": 2.5,
+            "average_change": -0.06,
+        },
+        {
+            "metric_id": "OF2",
+            "name": "B",
+            "score": 3.0,
+            "improved_score": 2.0,
+            "average_change": -0.05,
+        },
+        {
+            "metric_id": "OF3",
+            "name": "C",
+            "score": 2.0,
+            "improved_score": 1.5,
+            "average_change": -0.01,
+        },
+    ]
+    boundaries = {"segment": 3, "to_better": 0.05, "to_worse": 0.2}
+    assert reach_text(boundaries, leverage) == (
+        "To reach segment 2 the average must fall by 0.05: improving any one of A (OF1) or "
+        "B (OF2) by a quarter of its pool does it."
+    )
+    assert "no single metric" in reach_text({"segment": 3, "to_better": 0.5}, leverage)
+    assert reach_text({"segment": 1, "to_better": None}, leverage) == ""
+    assert leverage_line(leverage[0]) == "A (OF1): score 3.50 → 2.50, the average falls by 0.06"

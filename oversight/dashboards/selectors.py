@@ -32,7 +32,7 @@ from ..models import (
     SupportLevel,
     period_slug,
 )
-from ..selectors import movements
+from ..selectors import cut_points_for, movements
 
 ASSESSMENT_FIELDS = (
     "organisation_id",
@@ -257,6 +257,8 @@ class OrganisationRecord:
     delegation: dict[str, Any] | None  # for an ICB: agreement in force, segment, condition
     spreads: dict[tuple[int, str], Any] = field(default_factory=dict)
     values: dict[tuple[int, str], float] = field(default_factory=dict)
+    # run id → the cut points that run applied to the organisation's peer group.
+    cut_points: dict[int, tuple[float, float, float]] = field(default_factory=dict)
 
 
 def organisation_record(organisation: Organisation, pair: PeriodPair) -> OrganisationRecord:
@@ -289,6 +291,11 @@ def organisation_record(organisation: Organisation, pair: PeriodPair) -> Organis
         explanation=explanation,
         spreads=oversight_selectors.peer_spreads(run_ids, organisation.peer_group, metric_ids),
         values=oversight_selectors.values_over_runs(organisation, run_ids, metric_ids),
+        cut_points={
+            run.pk: cuts[0]
+            for run in SegmentationRun.objects.filter(pk__in=run_ids)
+            if (cuts := cut_points_for(run, organisation.peer_group))
+        },
         support=SupportLevel.objects.filter(
             run_id=pair.current_run_id, organisation=organisation
         ).first(),

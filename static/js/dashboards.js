@@ -67,4 +67,36 @@
       }
     });
   }
+
+  // The average against the cut points over time (a lower average is better).
+  if (history && history.cut_points && document.getElementById("average-chart")) {
+    var cut = function (i) {
+      return history.cut_points.map(function (c) { return c ? c[i] : null; });
+    };
+    var dashed = function (label, data, colour) {
+      return { label: label, data: data, borderColor: colour, backgroundColor: colour, borderDash: [5, 4], pointRadius: 0, stepped: true };
+    };
+    new Chart(document.getElementById("average-chart"), {
+      type: "line",
+      data: {
+        labels: history.labels,
+        datasets: [
+          { label: "Average score", data: history.averages, borderColor: "#005eb8", backgroundColor: "#005eb8" },
+          dashed("T1 (segment 1 up to here)", cut(0), "#007f3b"),
+          dashed("T2", cut(1), "#768692"),
+          dashed("T3 (segment 4 above)", cut(2), "#d5281b")
+        ]
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        layout: { padding: { left: 4, right: 24 } },
+        plugins: { legend: legend },
+        scales: {
+          x: { ticks: { maxRotation: 0 } },
+          y: { reverse: true, title: { display: true, text: "Average score (lower is better)" } }
+        }
+      }
+    });
+  }
 })();

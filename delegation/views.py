@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.forms import ServiceForm, form_problems
+from core.forms import DateField, ServiceForm, form_problems
 from core.pages import attempt, render_tables
 from oversight.dashboards.presenters import segment_tag
 from oversight.demo import DEMO_SOURCE
@@ -158,7 +158,7 @@ class ArrangementForm(ServiceForm):
     category = forms.ChoiceField(choices=ArrangementCategory.choices)
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Arrangement")
     agreed_by = forms.CharField(max_length=200, label="Agreed by")
-    review_date = forms.DateField(label="Review date (YYYY-MM-DD)")
+    review_date = DateField(label="Review date")
 
 
 @login_required
@@ -206,7 +206,7 @@ def new_agreement(request: HttpRequest, code: str) -> HttpResponse:
 
 class SegmentForm(ServiceForm):
     segment = forms.TypedChoiceField(choices=[(s, f"Segment {s}") for s in range(1, 6)], coerce=int)
-    as_of = forms.DateField(label="Applies from (YYYY-MM-DD)")
+    as_of = DateField(label="Applies from")
     source = forms.CharField(max_length=300, label="Source (the letter, meeting or publication)")
     reason = forms.CharField(required=False, label="Notes")
 
@@ -277,7 +277,7 @@ class ChangeRequestForm(ServiceForm):
         coerce=lambda v: v == "yes",
         label="Does it change the overall spend of the specialised services allocation?",
     )
-    intended_start = forms.DateField(label="Intended start (YYYY-MM-DD)")
+    intended_start = DateField(label="Intended start")
 
     def __init__(self, *args, agreement: DelegationAgreement, **kwargs):
         super().__init__(*args, **kwargs)

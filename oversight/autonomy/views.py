@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from core.forms import ServiceForm, form_problems
+from core.forms import DateField, ServiceForm, form_problems
 from systems.authorization import (
     INPUT_AUTHORITY,
     Input,
@@ -37,24 +37,24 @@ from .services import (
 
 
 class ProgrammeForm(ServiceForm):
-    on = forms.DateField(label="Date (YYYY-MM-DD)")
+    on = DateField(label="Date")
     reason = forms.CharField(label="Reason for the decision")
 
 
 class CqcForm(ServiceForm):
     rating = forms.ChoiceField(choices=CqcRating._meta.get_field("rating").choices)
-    published_on = forms.DateField(label="Published on (YYYY-MM-DD)")
+    published_on = DateField(label="Published on")
     source = forms.CharField(required=False, label="Source (report or link)")
 
 
 class AftForm(ServiceForm):
-    nominated_on = forms.DateField(required=False, label="Nominated on (YYYY-MM-DD)")
+    nominated_on = DateField(required=False, label="Nominated on")
     panel_decision = forms.ChoiceField(
         required=False,
         choices=[("", "No decision yet"), ("approved", "Approved"), ("rejected", "Rejected")],
     )
-    panel_decided_on = forms.DateField(required=False, label="Panel decided on (YYYY-MM-DD)")
-    reassessment_due = forms.DateField(required=False, label="Reassessment due (YYYY-MM-DD)")
+    panel_decided_on = DateField(required=False, label="Panel decided on")
+    reassessment_due = DateField(required=False, label="Reassessment due")
     reason = forms.CharField(required=False)
 
 

@@ -198,7 +198,9 @@ def test_delegation_request_waits_for_the_regions_approval(site, page):
     page.fill("#id_description", "Four more level 3 beds.")
     page.fill("#id_annual_spend_effect", "1250000")
     page.check("label:has-text('Yes')")
-    page.fill("#id_intended_start", "2027-01-04")
+    page.fill("#id_intended_start_0", "4")
+    page.fill("#id_intended_start_1", "1")
+    page.fill("#id_intended_start_2", "2027")
     page.click("text=Raise request")
     assert "Awaiting the region's decision" in page.locator("h1 + dl").inner_text()
     assert page.locator("text=Mark as started").count() == 0

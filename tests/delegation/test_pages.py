@@ -119,7 +119,7 @@ def test_raising_a_request_lists_every_problem_and_stores_nothing(client, demo):
     assert "There is a problem" in html
     assert "Choose the delegated services the change affects." in html
     assert "Enter a number." in html
-    assert "Enter a valid date." in html
+    assert "Intended start must be a real date, for example 4 1 2027." in html
     assert CommissioningChangeRequest.objects.count() == before
 
 
@@ -130,7 +130,7 @@ def test_recording_a_segment_on_the_icb_page(client, demo):
         "/delegation/icbs/QJ2/", {"segment": "9", "as_of": "2026-13-01", "source": ""}
     )
     html = response.content.decode()
-    assert "Select a valid choice" in html and "Enter a valid date." in html
+    assert "Select a valid choice" in html and "Applies from must be a real date" in html
     assert IcbSegment.objects.count() == before
     client.post(
         "/delegation/icbs/QJ2/",
@@ -186,7 +186,7 @@ def test_preparing_and_signing_an_agreement_on_the_pages(client, demo):
     )
     html = response.content.decode()
     assert "Enter the arrangement." in html
-    assert "Review date (YYYY-MM-DD): Enter a valid date." in html
+    assert "Review date must be a real date, for example 4 1 2027." in html
     assert not DevelopmentalArrangement.objects.filter(agreement=draft).exists()
     client.post(f"/delegation/agreements/{draft.pk}/sign/")
     draft.refresh_from_db()

@@ -33,7 +33,7 @@ def test_regional_director_records_programme_entry_and_exit(client, universe):  
         follow=True,
     )
     html = response.content.decode()
-    assert "Date (YYYY-MM-DD): Enter a valid date." in html
+    assert "Date must be a real date, for example 4 1 2027." in html
     assert "Enter the reason for the decision." in html
     assert AuditEvent.objects.count() == events and not ProgrammeMembership.objects.exists()
     client.post(

@@ -99,3 +99,32 @@ def test_service_forms_say_what_to_enter_or_choose():
     assert errors["reason"] == ["Enter the reason for the decision."]
     assert errors["icb"] == ["Choose the ICB."]
     assert errors["kept"] == ["Our own words."]
+
+
+def test_dates_are_entered_as_day_month_and_year():
+    from core.forms import DateField, ServiceForm
+
+    class Example(ServiceForm):
+        starts = DateField(label="Intended start")
+
+    def errors(data):
+        form = Example(data=data)
+        return form.cleaned_data.get("starts") if form.is_valid() else form.errors["starts"]
+
+    import datetime
+
+    assert errors({"starts_day": "4", "starts_month": "1", "starts_year": "2027"}) == (
+        datetime.date(2027, 1, 4)
+    )
+    assert errors({"starts": "2027-01-04"}) == datetime.date(2027, 1, 4)
+    assert errors({"starts_day": "31", "starts_month": "2", "starts_year": "2027"}) == [
+        "Intended start must be a real date, for example 4 1 2027."
+    ]
+    assert errors({"starts_day": "4", "starts_month": "", "starts_year": ""}) == [
+        "Intended start must include a month and year."
+    ]
+    assert errors({}) == ["Enter the intended start."]
+    html = Example().as_div()
+    for index, part in enumerate(("day", "month", "year")):
+        assert f'name="starts_{part}"' in html and f'id="id_starts_{index}"' in html
+    assert "nhsuk-date-input" in html

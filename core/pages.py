@@ -70,3 +70,34 @@ def attempt(
     if done is not None:
         messages.success(request, done(result) if callable(done) else done)
     return result
+
+
+def confirmation(
+    request: HttpRequest,
+    *,
+    action: str,
+    facts: list[tuple[str, str]],
+    back: str,
+    consequence: str = "",
+) -> HttpResponse | None:
+    """Before a decision that cannot be undone: a page that says what will happen and asks
+    to confirm it (the same form again, with ``confirmed=yes``). ``None`` once confirmed."""
+    if request.POST.get("confirmed") == "yes":
+        return None
+    fields = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in ("csrfmiddlewaretoken", "confirmed")
+        for value in values
+    ]
+    return render(
+        request,
+        "confirm.html",
+        {
+            "action": action,
+            "facts": facts,
+            "fields": fields,
+            "back": back,
+            "consequence": consequence,
+        },
+    )

@@ -14,11 +14,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.forms import DateField, ServiceForm, form_problems
-from core.pages import attempt, render_tables
+from core.pages import attempt, confirmation, render_tables
 from oversight.dashboards.presenters import segment_tag
 from oversight.demo import DEMO_SOURCE
 from systems.authorization import (
@@ -358,6 +359,27 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     if not has_permission(request.user, Permission.DECIDE_CHANGE_REQUEST, item.icb):
         raise Http404("Not found.")
     decision = request.POST.get("decision")
+    back = request.POST.get("next", "")
+    back_url = (
+        reverse("delegation:approvals", args=[item.icb.region.ods_code])
+        if back == "queue"
+        else reverse("delegation:change-request", args=[item.pk])
+    )
+    if decision in ("approve", "reject") and request.POST.get("reason", "").strip():
+        check = confirmation(
+            request,
+            action=f"{decision} this change request",
+            facts=[
+                ("Request", item.title),
+                ("ICB", item.icb.name),
+                ("Decision", decision.capitalize()),
+                ("Reason", request.POST.get("reason", "")),
+            ],
+            back=back_url,
+            consequence=f"The ICB is told it was {decision}d.",
+        )
+        if check is not None:
+            return check
     if decision not in ("approve", "reject"):
         messages.error(request, "Choose approve or reject.")
     else:
@@ -371,10 +393,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             f"{item.title}: {decision}d.",
         )
-    back = request.POST.get("next", "")
-    if back == "queue":
-        return redirect("delegation:approvals", ods_code=item.icb.region.ods_code)
-    return redirect("delegation:change-request", pk=item.pk)
+    return redirect(back_url)
 
 
 @login_required

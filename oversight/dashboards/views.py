@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.pages import attempt, render_tables
+from core.pages import attempt, confirmation, render_tables
 from delegation.presenters import region_summary
 from systems.authorization import (
     Permission,
@@ -201,6 +201,22 @@ def decide_grant(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     if not has_permission(request.user, Permission.CONFIRM_FREEDOM, org):
         raise Http404("Not found.")
     grant = get_object_or_404(FreedomGrant, pk=pk, organisation=org)
+    confirm = request.POST.get("decision") == "confirm"
+    if request.POST.get("reason", "").strip():
+        check = confirmation(
+            request,
+            action=f"{'confirm' if confirm else 'decline'} this freedom",
+            facts=[
+                ("Organisation", org.name),
+                ("Freedom", grant.freedom.name),
+                ("Decision", "Confirm" if confirm else "Decline"),
+                ("Reason", request.POST.get("reason", "")),
+            ],
+            back=reverse("dashboards:organisation", args=[org.code]),
+            consequence="The people who oversee the organisation are told.",
+        )
+        if check is not None:
+            return check
     attempt(
         request,
         lambda: confirm_grant(

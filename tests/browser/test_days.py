@@ -38,6 +38,9 @@ def test_the_director_starts_on_what_needs_them_and_finds_any_trust(
         form = page.locator("form.inline-decision", has=page.locator("text=Confirm")).first
         form.locator("input[name=reason]").fill("Meets the criteria this quarter")
         form.locator("button[value=confirm]").click()
+        assert "Check before you confirm this freedom" in page.locator("h1").inner_text()
+        assert_accessible(page)
+        page.click("text=Yes, confirm this freedom")
         assert "Granted" in page.content() or "granted" in page.content()
 
     page.fill("#search-field", "leeds community")

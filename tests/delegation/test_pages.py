@@ -91,9 +91,14 @@ def test_the_right_director_decides_from_the_queue(client, demo):
     )
     assert "Give the reason for the decision." in response.content.decode()
     assert AuditEvent.objects.count() == events
+    decision = {"decision": "reject", "reason": "Not affordable this year"}
+    check = client.post(f"/delegation/change-requests/{request.pk}/decide/", decision)
+    html = check.content.decode()
+    assert "Check before you reject this change request" in html and "cannot be undone" in html
+    request.refresh_from_db()
+    assert request.status == RequestStatus.AWAITING_DECISION  # not until confirmed
     client.post(
-        f"/delegation/change-requests/{request.pk}/decide/",
-        {"decision": "reject", "reason": "Not affordable this year"},
+        f"/delegation/change-requests/{request.pk}/decide/", {**decision, "confirmed": "yes"}
     )
     request.refresh_from_db()
     assert request.status == RequestStatus.REJECTED

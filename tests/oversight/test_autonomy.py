@@ -367,7 +367,11 @@ def test_decisions_on_the_organisation_page(universe, client):
     client.post(url, {"decision": "confirm", "reason": ""})
     proposed.refresh_from_db()
     assert proposed.status == "proposed"  # a reason is required
-    client.post(url, {"decision": "confirm", "reason": "Strong local relationships"})
+    decision = {"decision": "confirm", "reason": "Strong local relationships"}
+    assert "Check before you confirm this freedom" in client.post(url, decision).content.decode()
+    proposed.refresh_from_db()
+    assert proposed.status == "proposed"  # not until confirmed
+    client.post(url, {**decision, "confirmed": "yes"})
     proposed.refresh_from_db()
     assert proposed.status == "granted"
     # Another region's organisation: not found.

@@ -79,6 +79,12 @@ def test_the_analyst_finds_the_catalogue_uploads_and_is_told(site, page, tmp_pat
     page.click("header >> text=Notifications")
     notice = page.locator(".notice", has_text="done").first
     assert "good.csv" in notice.inner_text()
+    assert_accessible(page)
+    page.click("text=Change how you are e-mailed")
+    page.click("text=Save")  # nothing chosen yet is kept: the daily digest
+    assert_accessible(page)
+    page.click("header >> text=Notifications")
+    notice = page.locator(".notice", has_text="done").first
     notice.locator("button", has_text="Open").click()
     assert page.url == upload_url
     assert_accessible(page)

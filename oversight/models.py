@@ -655,6 +655,7 @@ from .autonomy.models import (  # noqa: E402, F401
     FreedomGrant,
     GrantEvent,
     GrantStatus,
+    MaturityAssessment,
     OversightAction,
     SupportLevel,
 )

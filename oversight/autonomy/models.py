@@ -16,6 +16,8 @@ class AutonomyPolicy(models.Model):
     support = models.JSONField(help_text="Final segment → support level and the actions opened.")
     capability_scale = models.JSONField(help_text="Labels, best first.")
     capability_areas = models.JSONField()
+    # System maturity: {"scale": [lowest … highest], "criteria": [{"slug", "name"}, …]}.
+    maturity = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -277,3 +279,26 @@ class CapabilityAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation.code} {self.financial_year} {self.assessor}: {self.overall}"
+
+
+class MaturityAssessment(models.Model):
+    """The region's dated assessment of a system's maturity (the ICB stands for its
+    system): each criterion of the policy rated on the scale with its evidence, the level
+    that gives (the lowest rating), and the level that applies (a reviewer may override it,
+    with a reason). The latest assessed on or before a period's end feeds that run."""
+
+    icb = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    assessed_on = models.DateField()
+    ratings = models.JSONField(help_text="criterion slug → {rating, evidence}")
+    computed_level = models.CharField(max_length=12)
+    level = models.CharField(max_length=12)
+    override_reason = models.TextField(blank=True)
+    recorded_by_label = models.CharField(max_length=150)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "oversight"
+        ordering = ["-assessed_on", "-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.icb.code} {self.assessed_on}: {self.level}"

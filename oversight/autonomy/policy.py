@@ -63,6 +63,7 @@ def load_autonomy_policy(*, actor: Actor, path: Path = POLICY_FILE, force: bool 
         "support": {str(k): v for k, v in document["support"].items()},
         "capability_scale": document["capability"]["scale"],
         "capability_areas": document["capability"]["areas"],
+        "maturity": document.get("system_maturity") or {},
     }
     if policy is None:
         policy = AutonomyPolicy.objects.create(**fields)

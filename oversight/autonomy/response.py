@@ -26,6 +26,7 @@ from ..models import (
     SegmentationRun,
 )
 from ..notifications import Notice, notify
+from .maturity import maturity_on
 from .models import (
     LIVE_GRANT,
     ActionEvent,
@@ -132,6 +133,10 @@ def facts_for(run: SegmentationRun, icb_segments: dict[int, int]) -> dict[int, F
             host_icb_field(run.period.end_date),
         )
     )
+    maturity = maturity_on(
+        [a.organisation_id for a in assessments if a.organisation.kind == OrganisationKind.ICB],
+        run.period.end_date,
+    )
     out = {}
     for a in assessments:
         is_icb = a.organisation.kind == OrganisationKind.ICB
@@ -150,6 +155,7 @@ def facts_for(run: SegmentationRun, icb_segments: dict[int, int]) -> dict[int, F
                 else icb_segments.get(hosts.get(a.organisation_id))
             ),
             holds=frozenset(holds.get(a.organisation_id, set())),
+            system_maturity=maturity.get(a.organisation_id),
         )
     return out
 

@@ -43,6 +43,7 @@ router.register(
 router.register(
     "capability-assessments", autonomy_api.CapabilityAssessmentViewSet, basename="capability"
 )
+router.register("maturity-assessments", autonomy_api.MaturityAssessmentViewSet, basename="maturity")
 router.register("cqc-ratings", autonomy_api.CqcRatingViewSet, basename="cqc-rating")
 router.register(
     "specialised-services", delegation_api.SpecialisedServiceViewSet, basename="specialised-service"

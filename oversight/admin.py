@@ -21,6 +21,7 @@ from .models import (
     FreedomEvaluation,
     FreedomGrant,
     GrantEvent,
+    MaturityAssessment,
     Methodology,
     MetricDefinition,
     MetricScore,
@@ -437,6 +438,34 @@ class CapabilityAssessmentAdmin(AuditedAdmin):
     list_display = ["organisation", "financial_year", "assessor", "overall"]
     list_filter = ["financial_year", "assessor"]
     raw_id_fields = ["organisation"]
+
+
+@admin.register(MaturityAssessment)
+class MaturityAssessmentAdmin(admin.ModelAdmin):
+    """Read only: assessments are recorded through the service (the API), which checks
+    every criterion, takes the lowest rating and audits the change."""
+
+    list_display = ["icb", "assessed_on", "computed_level", "level", "recorded_by_label"]
+    list_filter = ["level"]
+    readonly_fields = [
+        "icb",
+        "assessed_on",
+        "ratings",
+        "computed_level",
+        "level",
+        "override_reason",
+        "recorded_by_label",
+        "recorded_at",
+    ]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class GrantEventInline(admin.TabularInline):

@@ -20,6 +20,7 @@ from systems.authorization import (
 )
 
 from ..models import ProgrammeMembership
+from .maturity import record_maturity_assessment
 from .models import (
     CapabilityAssessment,
     CqcRating,
@@ -27,6 +28,7 @@ from .models import (
     FreedomEvaluation,
     FreedomGrant,
     GrantEvent,
+    MaturityAssessment,
     OversightAction,
 )
 from .services import (
@@ -442,3 +444,60 @@ class CqcRatingViewSet(RecordForOrganisationMixin, ReadOnlyApiViewSet):
     @extend_schema(request=CqcRatingCreateSerializer, responses={201: CqcRatingSerializer})
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
+
+
+class MaturitySerializer(serializers.ModelSerializer):
+    icb = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = MaturityAssessment
+        fields = [
+            "id",
+            "icb",
+            "assessed_on",
+            "ratings",
+            "computed_level",
+            "level",
+            "override_reason",
+            "recorded_by_label",
+            "recorded_at",
+        ]
+
+
+class MaturityCreateSerializer(serializers.Serializer):
+    icb = serializers.CharField(help_text="The system's ICB, by ODS code")
+    assessed_on = serializers.DateField()
+    ratings = serializers.DictField(
+        help_text="Each criterion's slug → its rating (emerging, developing, maturing, "
+        "thriving), or {rating, evidence}"
+    )
+    level = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Overrides the lowest rating"
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MaturityAssessmentViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
+    """System maturity assessments, newest first: each criterion's rating and evidence, the
+    level they give (the lowest) and the level that applies. ``POST`` records one
+    (regional and national)."""
+
+    serializer_class = MaturitySerializer
+    ordering = ["-assessed_on", "-recorded_at"]
+    filterset_fields = ["level"]
+    write_permission = Permission.RECORD_ICB_SEGMENT
+    error_field = "ratings"
+
+    def get_queryset(self):
+        return restrict_to_visible(
+            MaturityAssessment.objects.select_related("icb"), self.request.user, field="icb"
+        )
+
+    @extend_schema(request=MaturityCreateSerializer, responses={201: MaturitySerializer})
+    def create(self, request, *args, **kwargs):
+        body = MaturityCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        icb = _visible_organisation(request.user, data.pop("icb"))
+        row = record_maturity_assessment(icb=icb, actor=request.user, **data)
+        return Response(self.get_serializer(row).data, status=status.HTTP_201_CREATED)

@@ -122,6 +122,7 @@ def build_universe() -> Universe:
     icb_token = create_api_token(name="ICB system", role=Role.ICB_ANALYST, icb=icb, actor=admin)
     universe.raw_tokens["icb_token"] = icb_token.raw
     _delegation(universe, own_icb=icb, other_icb=other.host_icb_on(period.end_date))
+    _maturity(universe, own_icb=icb, other_icb=other.host_icb_on(period.end_date))
     _oversight_decisions(universe, own=own, other=other)
     universe.ids["audit_event"] = AuditEvent.objects.order_by("-id").first().pk
     return universe
@@ -147,6 +148,22 @@ def _oversight_decisions(universe: Universe, *, own, other) -> None:
         ).pk
         universe.ids[f"{side}_cqc"] = record_cqc_rating(
             organisation=org, rating="Good", published_on=datetime.date(2024, 5, 1), actor="test"
+        ).pk
+
+
+def _maturity(universe: Universe, *, own_icb, other_icb) -> None:
+    """A system maturity assessment for the own and the other ICB."""
+    import datetime
+
+    from oversight.autonomy.maturity import maturity_policy, record_maturity_assessment
+
+    _, criteria = maturity_policy()
+    for side, icb in (("own", own_icb), ("other", other_icb)):
+        universe.ids[f"{side}_maturity"] = record_maturity_assessment(
+            icb=icb,
+            assessed_on=datetime.date(2026, 3, 31),
+            ratings={c["slug"]: "developing" for c in criteria},
+            actor="test",
         ).pk
 
 

@@ -130,6 +130,27 @@ MATRIX: list[Entry] = [
             "overall": 2,
         },
     ),
+    E("api:maturity-list", out="page_size=1000", hidden="{other_icb}"),
+    E("api:maturity-detail", {"pk": "{own_maturity}"}, out={"pk": "{other_maturity}"}),
+    E(
+        "api:maturity-list",
+        method="post",
+        ok=201,
+        allowed=frozenset({"national", "regional"}),
+        data={
+            "icb": "{icb}",
+            "assessed_on": "2026-06-30",
+            "ratings": {
+                "partnership-board": "maturing",
+                "leader-capacity": "maturing",
+                "non-executive-chair": "maturing",
+                "capabilities": "maturing",
+                "financial-decisions": "maturing",
+                "streamlined-commissioning": "maturing",
+                "capital-estates": "thriving",
+            },
+        },
+    ),
     E("api:cqc-rating-list", out="page_size=1000"),
     E("api:cqc-rating-detail", {"pk": "{own_cqc}"}, out={"pk": "{other_cqc}"}),
     E(

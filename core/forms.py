@@ -49,9 +49,9 @@ def _lower_first(text: str) -> str:
     """'Reason' → 'the reason', but 'ICB' and 'NHS' keep their capitals and a label that
     has its own article keeps it."""
     first = text.split(" ", 1)[0]
+    if first.lower() in ("a", "an", "the", "your", "which", "how"):
+        return first.lower() + text[len(first) :]
     lowered = text if first.isupper() else text[:1].lower() + text[1:]
-    if lowered.split(" ", 1)[0] in ("a", "an", "the", "your", "which", "how"):
-        return lowered
     return "the " + lowered
 
 

@@ -9,5 +9,6 @@ urlpatterns = [
     path("organisations/<str:code>/decisions/programme/", views.programme, name="programme"),
     path("organisations/<str:code>/decisions/capability/", views.capability, name="capability"),
     path("organisations/<str:code>/decisions/cqc/", views.cqc, name="cqc"),
+    path("organisations/<str:code>/decisions/maturity/", views.maturity, name="maturity"),
     path("organisations/<str:code>/decisions/aft/<int:pk>/", views.aft, name="aft"),
 ]

@@ -22,9 +22,17 @@ from systems.authorization import (
     has_permission,
     may_supply,
 )
+from systems.models import OrganisationKind
 
 from ..models import ProgrammeMembership
-from .models import AutonomyPolicy, CapabilityAssessment, CqcRating, FreedomGrant
+from .maturity import maturity_policy, record_maturity_assessment
+from .models import (
+    AutonomyPolicy,
+    CapabilityAssessment,
+    CqcRating,
+    FreedomGrant,
+    MaturityAssessment,
+)
 from .services import (
     AFT,
     AutonomyError,
@@ -76,6 +84,30 @@ def _capability_form(policy: AutonomyPolicy | None, data=None) -> forms.Form:
     return form_class(data)
 
 
+def _maturity_form(data=None) -> forms.Form:
+    """One rating and its evidence per criterion of the policy, the date, and an optional
+    level that overrides the lowest rating (with its reason)."""
+    scale, criteria = maturity_policy()
+    levels = [(level, level.capitalize()) for level in scale]
+    fields: dict[str, forms.Field] = {"assessed_on": DateField(label="Assessed on")}
+    for i, criterion in enumerate(criteria):
+        fields[f"rating_{i}"] = forms.ChoiceField(
+            choices=[("", "Choose a rating"), *levels], label=criterion["name"]
+        )
+        fields[f"evidence_{i}"] = forms.CharField(
+            required=False, label=f"Evidence: {criterion['name']}"
+        )
+    fields["level"] = forms.ChoiceField(
+        choices=[("", "The lowest rating"), *levels],
+        required=False,
+        label="Level that applies",
+    )
+    fields["reason"] = forms.CharField(
+        required=False, label="Reason, when the level is not the lowest rating"
+    )
+    return type("MaturityForm", (ServiceForm,), fields)(data)
+
+
 @login_required
 def decisions(request: HttpRequest, code: str) -> HttpResponse:
     org = get_visible_organisation_or_404(request.user, code=code)
@@ -103,6 +135,10 @@ def decisions(request: HttpRequest, code: str) -> HttpResponse:
         "capability_form": _capability_form(policy),
         "cqc_form": CqcForm(),
         "aft_form": AftForm(),
+        "is_icb": org.kind == OrganisationKind.ICB,
+        "maturity": list(MaturityAssessment.objects.filter(icb=org)[:12]),
+        "maturity_form": _maturity_form(),
+        "may_maturity": has_permission(user, Permission.RECORD_ICB_SEGMENT, org),
     }
     return render(request, "autonomy/decisions.html", context)
 
@@ -184,6 +220,37 @@ def capability(request: HttpRequest, code: str) -> HttpResponse:
     except AutonomyError as exc:
         return _finish(request, org, "", exc)
     return _finish(request, org, "Capability assessment recorded; it applies from the next run.")
+
+
+@login_required
+@require_POST
+def maturity(request: HttpRequest, code: str) -> HttpResponse:
+    org = _guard(request, code, Permission.RECORD_ICB_SEGMENT)
+    form = _maturity_form(request.POST)
+    if not form.is_valid():
+        return _finish(request, org, "", problems=form_problems(form))
+    _, criteria = maturity_policy()
+    ratings = {
+        c["slug"]: {
+            "rating": form.cleaned_data[f"rating_{i}"],
+            "evidence": form.cleaned_data[f"evidence_{i}"],
+        }
+        for i, c in enumerate(criteria)
+    }
+    try:
+        row = record_maturity_assessment(
+            icb=org,
+            assessed_on=form.cleaned_data["assessed_on"],
+            ratings=ratings,
+            level=form.cleaned_data["level"],
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+        )
+    except AutonomyError as exc:
+        return _finish(request, org, "", exc)
+    return _finish(
+        request, org, f"System maturity recorded: {row.level}; it applies from the next run."
+    )
 
 
 @login_required

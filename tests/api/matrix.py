@@ -318,6 +318,14 @@ MATRIX: list[Entry] = [
         page=True,
         allowed=frozenset({"national", "regional"}),
     ),
+    E(
+        "autonomy:maturity",
+        {"code": "{icb}"},
+        method="post",
+        ok=302,
+        page=True,
+        allowed=frozenset({"national", "regional"}),
+    ),
     E("autonomy:cqc", {"code": "{own}"}, method="post", ok=302, page=True, allowed=NATIONAL_PERSON),
     E("delegation:matrix", allowed=PEOPLE, page=True),
     E(

@@ -127,3 +127,21 @@ def test_the_freedom_needs_both_segment_and_maturity(icb, segment, maturity, eli
         system_maturity=maturity,
     )
     assert evaluate(spec, facts).eligible is eligible
+
+
+def test_the_region_records_maturity_on_the_icbs_decisions_page(client, icb):
+    director = get_user_model().objects.create_user("director")
+    grant_role(user=director, role=Role.REGIONAL, region=icb.region, actor="test")
+    client.force_login(director)
+    page = client.get(f"/organisations/{icb.code}/decisions/").content.decode()
+    assert "System maturity" in page and "Record a system maturity assessment" in page
+    _, criteria = maturity_policy()
+    url = f"/organisations/{icb.code}/decisions/maturity/"
+    refused = client.post(url, {"assessed_on": "2026-06-30"}, follow=True).content.decode()
+    assert "Choose a system partnership board." in refused
+    data = {"assessed_on_day": "30", "assessed_on_month": "6", "assessed_on_year": "2026"}
+    data |= {f"rating_{i}": "maturing" for i in range(len(criteria))}
+    data |= {"evidence_0": "Board terms of reference agreed in May"}
+    done = client.post(url, data, follow=True).content.decode()
+    assert "System maturity recorded: maturing" in done
+    assert maturity_on([icb.pk], DAY) == {icb.pk: "maturing"}

@@ -487,6 +487,7 @@ def organisation(org: Organisation, pair: PeriodPair, record: OrganisationRecord
         "grants": record.grants,
         "chart": chart,
         "delegation": record.delegation,
+        "maturity": record.maturity,
         "movement": record.movement,
     }
     tables = [history, metrics_table(pair, record), domains_table(record.explanation)]

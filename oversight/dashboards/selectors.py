@@ -24,6 +24,7 @@ from ..models import (
     FreedomGrant,
     GrantStatus,
     InputKind,
+    MaturityAssessment,
     MetricValue,
     OrganisationAssessment,
     OversightAction,
@@ -257,6 +258,7 @@ class OrganisationRecord:
     delegation: dict[str, Any] | None  # for an ICB: agreement in force, segment, condition
     spreads: dict[tuple[int, str], Any] = field(default_factory=dict)
     values: dict[tuple[int, str], float] = field(default_factory=dict)
+    maturity: MaturityAssessment | None = None  # an ICB's latest system maturity assessment
     # run id → the cut points that run applied to the organisation's peer group.
     cut_points: dict[int, tuple[float, float, float]] = field(default_factory=dict)
 
@@ -309,6 +311,9 @@ def organisation_record(organisation: Organisation, pair: PeriodPair) -> Organis
         ),
         published=published_for(pair.current, organisation) if pair.current else {},
         delegation=icb_delegation_status(organisation.pk) if organisation.kind == "icb" else None,
+        maturity=MaturityAssessment.objects.filter(icb=organisation).first()
+        if organisation.kind == "icb"
+        else None,
         movement=movements(pair.current_run_id, pair.previous_run_id, [organisation.pk]).get(
             organisation.pk
         )

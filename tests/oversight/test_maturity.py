@@ -145,3 +145,5 @@ def test_the_region_records_maturity_on_the_icbs_decisions_page(client, icb):
     done = client.post(url, data, follow=True).content.decode()
     assert "System maturity recorded: maturing" in done
     assert maturity_on([icb.pk], DAY) == {icb.pk: "maturing"}
+    icb_page = client.get(f"/organisations/{icb.code}/").content.decode()
+    assert "<strong>Maturing</strong>, assessed 30 June 2026" in icb_page

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("oversight.dashboards.urls")),
     path("", include("delegation.urls")),
     path("", include("oversight.autonomy.urls")),
+    path("", include("oversight.compacts.urls")),
     path("", include("systems.urls")),
 ]
 

@@ -659,6 +659,14 @@ from .autonomy.models import (  # noqa: E402, F401
     OversightAction,
     SupportLevel,
 )
+from .compacts.models import (  # noqa: E402, F401
+    BoardMeeting,
+    Commitment,
+    CommitmentEvaluation,
+    Compact,
+    CompactEvent,
+    SupportRequest,
+)
 from .uploads.models import (  # noqa: E402, F401
     UPLOAD_FORMAT_CHOICES,
     UPLOAD_IN_PROGRESS,

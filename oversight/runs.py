@@ -37,6 +37,7 @@ from systems.models import Organisation, OrganisationKind, existed_on_q
 
 from .autonomy.response import respond_to_run
 from .bulk import insert_frame
+from .compacts.tracking import track_commitments
 from .cut_points import PLACES, exact
 from .engine import EngineInputs, EngineResult, MethodologyNotReady, MethodologySpec, run_engine
 from .metric_ids import NOT_ENGINE_INPUTS
@@ -469,12 +470,14 @@ def _apply_consequences(
     1. the ICB segments the run computed join each ICB's segment history;
     2. earned autonomy responds (support levels, actions, freedoms, notices), given every
        ICB's segment as it now stands;
-    3. the delegation condition follows each ICB's latest segment.
+    3. the delegation condition follows each ICB's latest segment;
+    4. the commitments of the year's compacts are tracked against the run.
     """
     record_run_icb_segments(run=run, actor=actor)
     icb_segments = {icb_id: row.segment for icb_id, row in current_icb_segments().items()}
     respond_to_run(run=run, actor=actor, icb_segments=icb_segments, replaced=replaced)
     apply_conditions(actor=actor)
+    track_commitments(run=run, actor=actor)
 
 
 def _ms(since: float) -> float:

@@ -74,6 +74,11 @@ class Permission(models.TextChoices):
     CONFIRM_FREEDOM = "confirm_freedom", "Confirm freedoms"
     RECORD_ICB_SEGMENT = "record_icb_segment", "Record ICB segments and capability views"
     MANAGE_ACTIONS = "manage_actions", "Record oversight actions"
+    MANAGE_COMPACTS = (
+        "manage_compacts",
+        "Agree system compacts: meetings, commitments, support requested and their status",
+    )
+    PROPOSE_COMMITMENT = "propose_commitment", "Propose commitments for a system's compact"
     MANAGE_DELEGATION = (
         "manage_delegation",
         "Prepare delegation agreements, the services catalogue and collaboration arrangements",
@@ -106,6 +111,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.SUPPLY_OFFICIAL_INPUTS,
             P.RECORD_ICB_SEGMENT,
             P.MANAGE_DELEGATION,
+            P.MANAGE_COMPACTS,
+            P.PROPOSE_COMMITMENT,
         }
     ),
     Role.REGIONAL: frozenset(
@@ -119,10 +126,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.MANAGE_ACTIONS,
             P.MANAGE_DELEGATION,
             P.MANAGE_PROGRAMME,
+            P.MANAGE_COMPACTS,
+            P.PROPOSE_COMMITMENT,
         }
     ),
     Role.ICB_ANALYST: frozenset(
-        {P.VIEW_ORGANISATION, P.VIEW_PUBLISHED_RESULTS, P.UPLOAD_METRICS, P.RAISE_CHANGE_REQUEST}
+        {
+            P.VIEW_ORGANISATION,
+            P.VIEW_PUBLISHED_RESULTS,
+            P.UPLOAD_METRICS,
+            P.RAISE_CHANGE_REQUEST,
+            P.PROPOSE_COMMITMENT,
+        }
     ),
     # Granted beside another role: what that role uploads may then also carry NHS England's
     # official inputs (it adds no organisations to anyone's upload scope).

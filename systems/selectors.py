@@ -92,6 +92,41 @@ class RegionNode:
         return sum(len(node.trusts) for node in self.icbs)
 
 
+@dataclass(frozen=True)
+class SystemUnit:
+    """A system on a day: an ICB and the trusts it hosted then (the hosting changed with
+    the ICB mergers of April 2026, so the same ICB can host different trusts by date)."""
+
+    icb: IntegratedCareBoard
+    trusts: tuple[Trust, ...]
+    on: datetime.date
+
+    @property
+    def members(self) -> list[Organisation]:
+        """The ICB first, then its trusts by name."""
+        return [self.icb, *self.trusts]
+
+
+class NoSuchSystem(LookupError):
+    """The ICB did not exist on the day asked (the message names where it went)."""
+
+
+def system_on(icb: IntegratedCareBoard | Organisation, day: datetime.date) -> SystemUnit:
+    """The system ``icb`` leads on ``day``: the ICB and the trusts it hosted that day.
+
+    An ICB that had closed (or not yet opened) by then has no system that day; the error
+    names its successors, so a caller can point people to the right one."""
+    board = (
+        icb if isinstance(icb, IntegratedCareBoard) else IntegratedCareBoard.objects.get(pk=icb.pk)
+    )
+    if not board.existed_on(day):
+        after = [o.code for o in successors_of(board, on=day)]
+        where = f"; on that day it was part of {', '.join(after)}" if after else ""
+        raise NoSuchSystem(f"{board.code} did not exist on {day:%d %B %Y}{where}.")
+    trusts = Trust.objects.existing_on(day).filter(**{host_icb_field(day): board}).order_by("name")
+    return SystemUnit(board, tuple(trusts), day)
+
+
 def region_tree(day: datetime.date) -> list[RegionNode]:
     """Regions → ICBs → host trusts as they were on ``day``, in three queries."""
     regions = {r.pk: RegionNode(r) for r in Region.objects.order_by("name")}

@@ -133,8 +133,17 @@ def facts_for(run: SegmentationRun, icb_segments: dict[int, int]) -> dict[int, F
             host_icb_field(run.period.end_date),
         )
     )
+    # ICBs the run did not assess (its methodology segments trusts only) are still judged
+    # for the ICB freedoms on the segment recorded for them, if they existed then.
+    unassessed = set(icb_segments) - {a.organisation_id for a in assessments}
+    icbs_alone = list(
+        Organisation.objects.existing_on(run.period.end_date).filter(
+            pk__in=unassessed, kind=OrganisationKind.ICB
+        )
+    )
     maturity = maturity_on(
-        [a.organisation_id for a in assessments if a.organisation.kind == OrganisationKind.ICB],
+        [a.organisation_id for a in assessments if a.organisation.kind == OrganisationKind.ICB]
+        + [icb.pk for icb in icbs_alone],
         run.period.end_date,
     )
     out = {}
@@ -156,6 +165,13 @@ def facts_for(run: SegmentationRun, icb_segments: dict[int, int]) -> dict[int, F
             ),
             holds=frozenset(holds.get(a.organisation_id, set())),
             system_maturity=maturity.get(a.organisation_id),
+        )
+    for icb in icbs_alone:
+        out[icb.pk] = Facts(
+            code=icb.code,
+            kind="icb",
+            icb_segment=icb_segments.get(icb.pk),
+            system_maturity=maturity.get(icb.pk),
         )
     return out
 

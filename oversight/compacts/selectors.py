@@ -1,0 +1,161 @@
+"""Reading compacts: a system's compact with each commitment's latest standing and its
+history quarter by quarter; the region's compacts; what needs the region's attention
+(commitments off track, compacts not agreed by 31 March)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import F, Prefetch, QuerySet
+
+from ..models import MaturityAssessment, ReportingPeriod, RunStatus, SegmentationRun
+from .models import (
+    TRACKED,
+    Commitment,
+    CommitmentEvaluation,
+    CommitmentStatus,
+    Compact,
+    CompactStatus,
+    TrackStatus,
+)
+
+
+def compacts_of(icb_ids: Iterable[int], financial_year: str | None = None) -> QuerySet[Compact]:
+    qs = Compact.objects.filter(icb_id__in=list(icb_ids)).select_related("icb", "icb__region")
+    if financial_year:
+        qs = qs.filter(financial_year=financial_year)
+    return qs
+
+
+def published_evaluations(commitment_ids: Iterable[int]) -> dict[int, list[CommitmentEvaluation]]:
+    """Each commitment's evaluations against its periods' published runs, oldest first (an
+    evaluation against a run later replaced as the published one is kept, not shown)."""
+    found: dict[int, list[CommitmentEvaluation]] = {}
+    for e in (
+        CommitmentEvaluation.objects.filter(
+            commitment_id__in=list(commitment_ids), period__current_run=F("run")
+        )
+        .select_related("period")
+        .order_by("commitment_id", "period__start_date")
+    ):
+        found.setdefault(e.commitment_id, []).append(e)
+    return found
+
+
+@dataclass
+class CommitmentView:
+    commitment: Commitment
+    history: list[CommitmentEvaluation] = field(default_factory=list)
+
+    @property
+    def latest(self) -> CommitmentEvaluation | None:
+        return self.history[-1] if self.history else None
+
+
+def commitments_with_history(compact: Compact) -> list[CommitmentView]:
+    commitments = list(
+        compact.commitments.select_related("organisation").order_by(
+            "status", "organisation__name", "pk"
+        )
+    )
+    history = published_evaluations(c.pk for c in commitments)
+    return [CommitmentView(c, history.get(c.pk, [])) for c in commitments]
+
+
+@dataclass(frozen=True)
+class OffTrack:
+    commitment: Commitment
+    evaluation: CommitmentEvaluation
+
+
+def off_track(icb_ids: Iterable[int]) -> list[OffTrack]:
+    """Commitments in tracked compacts of ``icb_ids`` whose latest published evaluation
+    is off track."""
+    commitments = list(
+        Commitment.objects.filter(
+            compact__icb_id__in=list(icb_ids),
+            compact__status__in=TRACKED,
+            status=CommitmentStatus.ACCEPTED,
+        )
+        .exclude(metric_id="")
+        .select_related("compact", "compact__icb", "organisation")
+    )
+    history = published_evaluations(c.pk for c in commitments)
+    out = []
+    for c in commitments:
+        rows = history.get(c.pk)
+        if rows and rows[-1].status == TrackStatus.OFF_TRACK:
+            out.append(OffTrack(c, rows[-1]))
+    return out
+
+
+def late(icb_ids: Iterable[int], today: datetime.date) -> list[Compact]:
+    """Draft compacts whose 31 March deadline has passed."""
+    return [c for c in compacts_of(icb_ids).filter(status=CompactStatus.DRAFT) if c.is_late(today)]
+
+
+def compact_summaries(
+    icb_ids: Iterable[int], financial_year: str
+) -> list[tuple[Compact, dict[str, int]]]:
+    """Each compact of ``financial_year`` with its counts: commitments in it, proposed,
+    on track, off track, not measurable, support requests open."""
+    compacts = list(
+        compacts_of(icb_ids, financial_year).prefetch_related(
+            Prefetch("commitments", queryset=Commitment.objects.all()), "support"
+        )
+    )
+    ids = [c.pk for compact in compacts for c in compact.commitments.all()]
+    history = published_evaluations(ids)
+    out = []
+    for compact in compacts:
+        counts = {
+            "commitments": 0,
+            "proposed": 0,
+            TrackStatus.ON_TRACK: 0,
+            TrackStatus.OFF_TRACK: 0,
+            TrackStatus.NOT_MEASURABLE: 0,
+            "support_open": sum(
+                1 for s in compact.support.all() if s.status not in ("provided", "declined")
+            ),
+        }
+        for c in compact.commitments.all():
+            if c.status == CommitmentStatus.PROPOSED:
+                counts["proposed"] += 1
+            if c.status != CommitmentStatus.ACCEPTED:
+                continue
+            counts["commitments"] += 1
+            rows = history.get(c.pk)
+            if rows:
+                counts[rows[-1].status] += 1
+        out.append((compact, counts))
+    return out
+
+
+def latest_maturity(icb_ids: Iterable[int]) -> dict[int, MaturityAssessment]:
+    """Each system's latest maturity assessment (the ICB stands for its system)."""
+    found: dict[int, MaturityAssessment] = {}
+    for row in MaturityAssessment.objects.filter(icb_id__in=list(icb_ids)).order_by(
+        "icb_id", "-assessed_on", "-recorded_at"
+    ):
+        found.setdefault(row.icb_id, row)
+    return found
+
+
+def provisional_run(financial_year: str) -> SegmentationRun | None:
+    """The newest completed run of the year not (yet) published, when it is newer than
+    its period's published run: what a preview is made from."""
+    period = (
+        ReportingPeriod.objects.filter(financial_year=financial_year, latest_run__isnull=False)
+        .select_related("latest_run", "current_run")
+        .order_by("-start_date")
+        .first()
+    )
+    if period is None or period.latest_run is None:
+        return None
+    run = period.latest_run
+    if run.status != RunStatus.COMPLETED or run.pk == period.current_run_id:
+        return None
+    run.period = period
+    return run

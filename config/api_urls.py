@@ -12,6 +12,7 @@ from api.errors import not_found
 from delegation import api as delegation_api
 from oversight import api as oversight_api
 from oversight.autonomy import api as autonomy_api
+from oversight.compacts import api as compacts_api
 from oversight.uploads import api as uploads_api
 from systems import api as systems_api
 
@@ -45,6 +46,8 @@ router.register(
 )
 router.register("maturity-assessments", autonomy_api.MaturityAssessmentViewSet, basename="maturity")
 router.register("cqc-ratings", autonomy_api.CqcRatingViewSet, basename="cqc-rating")
+router.register("compacts", compacts_api.CompactViewSet, basename="compact")
+router.register("compact-commitments", compacts_api.CommitmentViewSet, basename="commitment")
 router.register(
     "specialised-services", delegation_api.SpecialisedServiceViewSet, basename="specialised-service"
 )

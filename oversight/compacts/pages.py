@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from django.urls import reverse
 
@@ -140,7 +140,7 @@ def support_table(compact: Compact) -> Table:
 
 
 def compacts_table(
-    summaries: list[tuple[Compact, Mapping[str, int]]],
+    summaries: Sequence[tuple[Compact, Mapping[str, int]]],
     maturity: Mapping[int, str],
     today: datetime.date,
     caption: str,

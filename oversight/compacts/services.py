@@ -187,6 +187,43 @@ def _trajectory(raw: Any) -> dict[str, float]:
     return dict(sorted(points.items()))
 
 
+def _commitment_problems(
+    compact: Compact,
+    *,
+    title: str,
+    accountable: tuple[str, str],
+    metric_id: str,
+    target: float | None,
+    direction: str,
+    points: dict[str, float],
+    due_on: datetime.date | None,
+) -> list[str]:
+    """Everything wrong with a commitment, each said once."""
+    problems = []
+    if not title.strip():
+        problems.append("say what is committed to")
+    if not all(part.strip() for part in accountable):
+        problems.append("name the accountable person and their role")
+    if metric_id:
+        if metric_id not in metric_names(compact.financial_year):
+            problems.append(
+                f"{metric_id} is not a metric of {compact.financial_year}'s methodology"
+            )
+        if target is None or not math.isfinite(float(target)):
+            problems.append(f"give the target for {metric_id}")
+        if direction not in Direction.values:
+            problems.append("say whether the value should be at least or at most the target")
+    elif target is not None or points or direction:
+        problems.append("a target, direction or trajectory needs the metric it is measured by")
+    start, end = financial_year_bounds(compact.financial_year)
+    if due_on is not None and not start <= due_on <= end:
+        problems.append(
+            f"the due date {due_on:%d %B %Y} is outside {compact.financial_year} "
+            f"({start:%d %B %Y} to {end:%d %B %Y})"
+        )
+    return problems
+
+
 @transaction.atomic
 def propose_commitment(
     *,
@@ -213,31 +250,18 @@ def propose_commitment(
             f"{organisation.code} is not a party to the {compact.icb.code} compact for "
             f"{compact.financial_year}."
         )
-    problems = []
-    if not title.strip():
-        problems.append("say what is committed to")
-    if not accountable_name.strip() or not accountable_role.strip():
-        problems.append("name the accountable person and their role")
     metric_id = metric_id.strip().upper()
     points = _trajectory(trajectory)
-    if metric_id:
-        known = metric_names(compact.financial_year)
-        if metric_id not in known:
-            problems.append(
-                f"{metric_id} is not a metric of {compact.financial_year}'s methodology"
-            )
-        if target is None or not math.isfinite(float(target)):
-            problems.append(f"give the target for {metric_id}")
-        if direction not in Direction.values:
-            problems.append("say whether the value should be at least or at most the target")
-    elif target is not None or points or direction:
-        problems.append("a target, direction or trajectory needs the metric it is measured by")
-    start, end = financial_year_bounds(compact.financial_year)
-    if due_on is not None and not start <= due_on <= end:
-        problems.append(
-            f"the due date {due_on:%d %B %Y} is outside {compact.financial_year} "
-            f"({start:%d %B %Y} to {end:%d %B %Y})"
-        )
+    problems = _commitment_problems(
+        compact,
+        title=title,
+        accountable=(accountable_name, accountable_role),
+        metric_id=metric_id,
+        target=target,
+        direction=direction,
+        points=points,
+        due_on=due_on,
+    )
     if problems:
         raise CompactError("The commitment cannot be recorded: " + "; ".join(problems) + ".")
     accepted = _may(actor, Permission.MANAGE_COMPACTS, compact.icb)

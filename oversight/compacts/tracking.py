@@ -94,7 +94,6 @@ def evaluate_run(
     """Each commitment judged against ``run`` (which must be of the commitment's year)."""
     if not commitments:
         return []
-    period = run.period
     ids = {c.metric_id for c in commitments}
     orgs = {c.organisation_id for c in commitments}
     groups_of: dict[str, set[str]] = {}  # metric id → the peer groups it is reported for
@@ -117,60 +116,59 @@ def evaluate_run(
         )
     )
     lag = _reported_for(run, orgs, {value_ids.get(i, i) for i in ids} | ids)
-    out = []
-    for c in commitments:
-        start, _ = financial_year_bounds(c.compact.financial_year)
-        key = (c.organisation_id, c.metric_id)
+    facts = _RunFacts(run.period, groups_of, reported, value_ids, assessed, lag)
+    return [(c, facts.verdict(c)) for c in commitments]
+
+
+@dataclass(frozen=True)
+class _RunFacts:
+    """What one run holds for the commitments judged against it."""
+
+    period: ReportingPeriod
+    groups_of: dict[str, set[str]]  # metric id → the peer groups it is reported for
+    reported: dict[tuple[int, str], float | None]  # (organisation, metric) → value used
+    value_ids: dict[str, str]
+    assessed: dict[int, str]  # organisation → its peer group in the run
+    lag: dict[tuple[int, str], tuple[datetime.date, str]]
+
+    def verdict(self, c: Commitment) -> Judgement:
+        period, key = self.period, (c.organisation_id, c.metric_id)
         expected, source = c.expected_in(period.quarter)
-        if c.metric_id not in groups_of:
-            verdict = Judgement(
-                TrackStatus.NOT_MEASURABLE,
-                None,
-                expected,
-                f"{c.metric_id} is not in {period.label}'s methodology.",
-            )
-        elif c.organisation_id not in assessed:
-            verdict = Judgement(
-                TrackStatus.NOT_MEASURABLE,
-                None,
-                expected,
-                f"{c.organisation.code} was not assessed in {period.label}.",
-            )
-        elif groups_of[c.metric_id] and assessed[c.organisation_id] not in groups_of[c.metric_id]:
-            verdict = Judgement(
-                TrackStatus.NOT_MEASURABLE,
-                None,
-                expected,
+
+        def unmeasurable(why: str, value: float | None = None) -> Judgement:
+            return Judgement(TrackStatus.NOT_MEASURABLE, value, expected, why)
+
+        if c.metric_id not in self.groups_of:
+            return unmeasurable(f"{c.metric_id} is not in {period.label}'s methodology.")
+        if c.organisation_id not in self.assessed:
+            return unmeasurable(f"{c.organisation.code} was not assessed in {period.label}.")
+        groups, group = self.groups_of[c.metric_id], self.assessed[c.organisation_id]
+        if groups and group not in groups:
+            return unmeasurable(
                 f"{c.metric_id} is not reported for {c.organisation.code} (not one of the "
-                f"{assessed[c.organisation_id]} peer group's metrics).",
+                f"{group} peer group's metrics)."
             )
-        elif reported.get(key) is None:
-            verdict = Judgement(
-                TrackStatus.NOT_MEASURABLE, None, expected, f"No value yet for {period.label}."
+        value = self.reported.get(key)
+        if value is None:
+            return unmeasurable(f"No value yet for {period.label}.")
+        when = self.lag.get(
+            (c.organisation_id, self.value_ids.get(c.metric_id, c.metric_id))
+        ) or self.lag.get(key)
+        start, _ = financial_year_bounds(c.compact.financial_year)
+        if when and when[0] < start:
+            label = when[1] or f"{when[0]:%d %B %Y}"
+            return unmeasurable(
+                f"Reporting lag: the latest value is for {label}, before "
+                f"{c.compact.financial_year}.",
+                value,
             )
-        else:
-            when = lag.get((c.organisation_id, value_ids.get(c.metric_id, c.metric_id))) or lag.get(
-                key
-            )
-            if reported[key] is not None and when and when[0] < start:
-                label = when[1] or f"{when[0]:%d %B %Y}"
-                verdict = Judgement(
-                    TrackStatus.NOT_MEASURABLE,
-                    reported[key],
-                    expected,
-                    f"Reporting lag: the latest value is for {label}, before "
-                    f"{c.compact.financial_year}.",
-                )
-            else:
-                verdict = judge(
-                    direction=c.direction,
-                    expected=expected,
-                    source=source,
-                    value=reported[key],
-                    period_label=period.label,
-                )
-        out.append((c, verdict))
-    return out
+        return judge(
+            direction=c.direction,
+            expected=expected,
+            source=source,
+            value=value,
+            period_label=period.label,
+        )
 
 
 def _reported_for(
@@ -190,7 +188,7 @@ def _reported_for(
     else:
         qs = qs.current()
     return {
-        (org, metric): (day, text)
+        (org, metric): (day, text)  # type: ignore[misc]  # reporting_date is not null here
         for org, metric, day, text in qs.values_list(
             "organisation_id", "metric_id", "reporting_date", "reporting_period_text"
         )
@@ -272,6 +270,8 @@ def track_published_runs(compact: Compact, *, actor: Actor) -> int:
         financial_year=compact.financial_year, current_run__isnull=False
     ).select_related("current_run__period"):
         run = period.current_run
+        if run is None:
+            continue
         judged = evaluate_run(run, _tracked(compact.financial_year, compact))
         _store(run, judged)
         count += len(judged)

@@ -95,6 +95,12 @@ class StatusForm(ServiceForm):
     reason = forms.CharField(label="Reason")
 
 
+def _set_choices(form: forms.Form, name: str, choices: list) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
 def _year(slug: str) -> str:
     return slug.replace("-", "/")
 
@@ -125,14 +131,14 @@ def compact_list(request: HttpRequest) -> HttpResponse:
     ids = [i.pk for i in icbs]
     maturity = {k: v.level for k, v in selectors.latest_maturity(ids).items()}
     table = pages.compacts_table(
-        selectors.compact_summaries(ids, year) if year else [],
+        list(selectors.compact_summaries(ids, year)) if year else [],
         maturity,
         datetime.date.today(),
         f"Compacts for {year}" if year else "Compacts",
     )
     may_open = has_permission(request.user, Permission.MANAGE_COMPACTS)
     form = OpenCompactForm()
-    form.fields["icb"].choices = [("", "Choose a system"), *[(i.code, i.name) for i in icbs]]
+    _set_choices(form, "icb", [("", "Choose a system"), *[(i.code, i.name) for i in icbs]])
     context = {"years": years, "year": year, "may_open": may_open, "form": form}
     return render_tables(request, "compacts/list.html", context, [table], "compacts")
 
@@ -140,8 +146,10 @@ def compact_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def open_compact(request: HttpRequest) -> HttpResponse:
+    if not has_permission(request.user, Permission.MANAGE_COMPACTS):
+        raise Http404("Not found.")
     form = OpenCompactForm(request.POST)
-    form.fields["icb"].choices = [(request.POST.get("icb", ""), "")]
+    _set_choices(form, "icb", [(request.POST.get("icb", ""), "")])
     if not form.is_valid():
         for problem in form_problems(form):
             messages.error(request, problem)
@@ -159,13 +167,15 @@ def open_compact(request: HttpRequest) -> HttpResponse:
 
 def _commitment_form(compact: Compact, data=None) -> CommitmentForm:
     form = CommitmentForm(data)
-    form.fields["organisation"].choices = [
-        (o.code, o.name) for o in compact.parties.order_by("kind", "name")
-    ]
+    _set_choices(
+        form, "organisation", [(o.code, o.name) for o in compact.parties.order_by("kind", "name")]
+    )
     names = services.metric_names(compact.financial_year)
-    form.fields["metric_id"].choices = [("", "None: tracked by people")] + [
-        (k, f"{k}: {v}") for k, v in sorted(names.items())
-    ]
+    _set_choices(
+        form,
+        "metric_id",
+        [("", "None: tracked by people")] + [(k, f"{k}: {v}") for k, v in sorted(names.items())],
+    )
     return form
 
 
@@ -187,7 +197,7 @@ def compact(request: HttpRequest, code: str, year: str) -> HttpResponse:
     may_manage = has_permission(user, Permission.MANAGE_COMPACTS, item.icb)
     status_form = StatusForm()
     labels = dict(CompactStatus.choices)
-    status_form.fields["to"].choices = [(s, labels[s]) for s in COMPACT_STEPS[item.status]]
+    _set_choices(status_form, "to", [(s, labels[s]) for s in COMPACT_STEPS[item.status]])
     meeting_form = MeetingForm(initial={"held_on": datetime.date.today()})
     maturity = selectors.latest_maturity([item.icb_id]).get(item.icb_id)
     context = {
@@ -364,7 +374,7 @@ def update_support(request: HttpRequest, code: str, year: str, pk: int) -> HttpR
 def change_status(request: HttpRequest, code: str, year: str) -> HttpResponse:
     item = _guard(request, code, year, Permission.MANAGE_COMPACTS)
     form = StatusForm(request.POST)
-    form.fields["to"].choices = CompactStatus.choices
+    _set_choices(form, "to", CompactStatus.choices)
     if _invalid(request, form):
         return _back(item)
     attempt(

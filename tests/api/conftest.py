@@ -123,6 +123,7 @@ def build_universe() -> Universe:
     universe.raw_tokens["icb_token"] = icb_token.raw
     _delegation(universe, own_icb=icb, other_icb=other.host_icb_on(period.end_date))
     _maturity(universe, own_icb=icb, other_icb=other.host_icb_on(period.end_date))
+    _compacts(universe, own_icb=icb, other_icb=other.host_icb_on(period.end_date))
     _oversight_decisions(universe, own=own, other=other)
     universe.ids["audit_event"] = AuditEvent.objects.order_by("-id").first().pk
     return universe
@@ -164,6 +165,40 @@ def _maturity(universe: Universe, *, own_icb, other_icb) -> None:
             assessed_on=datetime.date(2026, 3, 31),
             ratings={c["slug"]: "developing" for c in criteria},
             actor="test",
+        ).pk
+
+
+def _compacts(universe: Universe, *, own_icb, other_icb) -> None:
+    """A draft 2025/26 compact for the own and the other system, each with a meeting, a
+    commitment in it and a support request."""
+    import datetime
+
+    from oversight.compacts.services import (
+        create_compact,
+        propose_commitment,
+        record_meeting,
+        request_support,
+    )
+
+    for side, icb in (("own", own_icb), ("other", other_icb)):
+        compact = create_compact(icb=icb, financial_year="2025/26", actor="test")
+        record_meeting(
+            compact=compact,
+            held_on=datetime.date(2025, 3, 20),
+            attendees=[{"name": "A Chair", "role": "Chair"}],
+            actor="test",
+        )
+        universe.ids[f"{side}_compact"] = compact.pk
+        universe.ids[f"{side}_commitment"] = propose_commitment(
+            compact=compact,
+            organisation=icb,
+            title="A commitment",
+            accountable_name="A",
+            accountable_role="Chief executive",
+            actor="test",
+        ).pk
+        universe.ids[f"{side}_support"] = request_support(
+            compact=compact, description="Help", owner="Region", actor="test"
         ).pk
 
 

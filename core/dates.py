@@ -32,3 +32,9 @@ def quarter_dates(financial_year_start: int, quarter: int) -> tuple[datetime.dat
     end_month = month + 2
     next_first = datetime.date(year + (end_month // 12), end_month % 12 + 1, 1)
     return start, next_first - datetime.timedelta(days=1)
+
+
+def financial_year_of(day: datetime.date) -> str:
+    """The financial year ``day`` falls in: 3 December 2026 → ``2026/27``."""
+    start = day.year if day.month >= 4 else day.year - 1
+    return f"{start}/{(start + 1) % 100:02d}"

@@ -11,7 +11,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from delegation.models import DelegationAgreement
-from oversight.models import ReportingPeriod, RunStatus
+from oversight.compacts.models import Compact, CompactStatus
+from oversight.compacts.selectors import off_track
+from oversight.models import FreedomGrant, GrantStatus, ReportingPeriod, RunStatus
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db]
 
@@ -40,3 +42,27 @@ def test_the_demonstration_loads_and_its_pages_answer(client, settings):
         response = client.get(url)
         assert response.status_code == 200, url
         assert b"ynthetic" in response.content, url
+
+    # Two Midlands systems' compacts, tracked by the demo quarters' publication: one
+    # commitment off track in Q4; Birmingham and Solihull proposed the freedom its maturity
+    # and segment allow; a 2026/27 compact not agreed in time.
+    birmingham = Compact.objects.get(icb__code="QHL", financial_year="2025/26")
+    assert birmingham.status == CompactStatus.IN_YEAR
+    [off] = off_track(
+        [birmingham.icb_id, Compact.objects.get(icb__code="QT1", financial_year="2025/26").icb_id]
+    )
+    assert off.commitment.compact == birmingham and off.evaluation.period.label == "Q4 2025/26"
+    assert (
+        FreedomGrant.objects.get(
+            organisation__code="QHL", freedom__slug="system-led-oversight"
+        ).status
+        == GrantStatus.PROPOSED
+    )
+    assert Compact.objects.get(icb__code="QT1", financial_year="2026/27").status == "draft"
+    client.force_login(get_user_model().objects.get(username="midlands-director"))
+    region = client.get(reverse("dashboards:region", args=["Y60"])).content.decode()
+    assert "compact commitment off track" in region
+    assert "not agreed by 31 March before the year" in region
+    compact_page = client.get(reverse("compacts:compact", args=["QHL", "2025-26"]))
+    assert compact_page.status_code == 200
+    assert "Off track" in compact_page.content.decode()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +102,9 @@ def needs(
     pending_moves: int,
     pending_url: str,
     today: datetime.date,
+    may_manage_compacts: bool = False,
+    off_track_urls: Sequence[str] = (),
+    late_compact_urls: Sequence[str] = (),
 ) -> list[Need]:
     """What the viewer has to act on, each with where to do it: only what their roles let
     them do."""
@@ -131,6 +134,16 @@ def needs(
         )
         found.append(
             Need(len(overdue), _plural(len(overdue), "oversight action") + " overdue", url)
+        )
+    if may_manage_compacts and off_track_urls:
+        count = len(off_track_urls)
+        url = off_track_urls[0] if len(set(off_track_urls)) == 1 else "#table-compacts"
+        found.append(Need(count, _plural(count, "compact commitment") + " off track", url))
+    if may_manage_compacts and late_compact_urls:
+        count = len(late_compact_urls)
+        url = late_compact_urls[0] if count == 1 else "#table-compacts"
+        found.append(
+            Need(count, _plural(count, "compact") + " not agreed by 31 March before the year", url)
         )
     if pending_moves:
         found.append(

@@ -7,6 +7,7 @@ Every table can be sorted (``?sort=column``, ``-column`` for descending) and dow
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,7 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.dates import financial_year_of
 from core.pages import attempt, confirmation, render_tables
+from core.tables import Table
 from delegation.presenters import region_summary
 from systems.authorization import (
     Permission,
@@ -23,8 +26,11 @@ from systems.authorization import (
     organisation_page_access,
 )
 from systems.models import PeerGroup
+from systems.selectors import NoSuchSystem, system_on
 
 from ..autonomy.services import close_action, confirm_grant
+from ..compacts import pages as compact_pages
+from ..compacts import selectors as compact_selectors
 from ..cut_points import format_cut_points
 from ..models import FreedomGrant, OversightAction, RunStatus, SegmentationRun
 from ..preview import Preview, preview_of
@@ -77,6 +83,7 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
         actions=actions,
         delegation=delegation,
     )
+    compacts = _compacts(scope.icb_ids(), pair)
     pending = _pending_in(pair, {r["organisation__code"] for r in mine})
     chart, summary_tables = glance.summary(rows, pair.previous.label if pair.previous else "")
     user, region_code = request.user, scope.region.ods_code
@@ -97,10 +104,67 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
             pending_moves=len(pending.moves) if pending else 0,
             pending_url=reverse("dashboards:run", args=[pending.run.pk]) if pending else "",
             today=datetime.date.today(),
+            may_manage_compacts=has_permission(user, Permission.MANAGE_COMPACTS),
+            off_track_urls=compacts.off_track_urls,
+            late_compact_urls=compacts.late_urls,
         ),
+        compacts_year=compacts.year,
     )
-    tables = [*summary_tables, *page.tables]
+    tables = [*summary_tables, *page.tables, compacts.table]
     return render_tables(request, "dashboards/region.html", page.context, tables, "region")
+
+
+@dataclass(frozen=True)
+class _Compacts:
+    year: str
+    table: Table
+    off_track_urls: list[str]
+    late_urls: list[str]
+
+
+def _compacts(icb_ids: list[int], pair: selectors.PeriodPair) -> _Compacts:
+    """The region's compacts for the year of the period shown, with what needs the region:
+    commitments off track after the latest published run, compacts not agreed in time."""
+    today = datetime.date.today()
+    year = pair.current.financial_year if pair.current else financial_year_of(today)
+    table = compact_pages.compacts_table(
+        compact_selectors.compact_summaries(icb_ids, year),
+        {k: v.level for k, v in compact_selectors.latest_maturity(icb_ids).items()},
+        today,
+        f"System compacts for {year}",
+    )
+    return _Compacts(
+        year,
+        table,
+        [
+            compact_pages.compact_url(o.commitment.compact)
+            for o in compact_selectors.off_track(icb_ids)
+        ],
+        [compact_pages.compact_url(c) for c in compact_selectors.late(icb_ids, today)],
+    )
+
+
+def _system_compact(context: dict, icb, pair: selectors.PeriodPair) -> list[Table]:
+    """An ICB's system (the trusts it hosts on the period's last day) and its compact for
+    the period's year (else its latest), with the commitments' standing and support."""
+    day = pair.current.end_date if pair.current else datetime.date.today()
+    try:
+        context["system"] = system_on(icb, day)
+    except NoSuchSystem:
+        context["system"] = None
+    year = pair.current.financial_year if pair.current else financial_year_of(day)
+    compacts = compact_selectors.compacts_of([icb.pk])
+    compact = compacts.filter(financial_year=year).first() or compacts.first()
+    context["compact"] = compact
+    if compact is None:
+        return []
+    context["compact_url"] = compact_pages.compact_url(compact)
+    context["compact_late"] = compact.is_late(datetime.date.today())
+    views = compact_selectors.commitments_with_history(compact)
+    return [
+        compact_pages.commitments_table(views, {}, ""),
+        compact_pages.support_table(compact),
+    ]
 
 
 def _pending_in(pair: selectors.PeriodPair, codes: set[str]) -> Preview | None:
@@ -129,11 +193,14 @@ def organisation(request: HttpRequest, code: str) -> HttpResponse:
     page.context["in_scope"] = in_scope
     page.context["may_confirm"] = has_permission(request.user, Permission.CONFIRM_FREEDOM, org)
     page.context["may_close"] = has_permission(request.user, Permission.MANAGE_ACTIONS, org)
+    tables = list(page.tables)
+    if org.kind == "icb" and in_scope:
+        tables += _system_compact(page.context, org, pair)
     return render_tables(
         request,
         "dashboards/organisation.html",
         page.context,
-        page.tables,
+        tables,
         f"organisation-{org.code}",
     )
 

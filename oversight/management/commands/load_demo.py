@@ -7,8 +7,11 @@ DEMO_STEPS = (
     "load_methodologies",
     "load_autonomy_policy",
     "load_delegation_data",
-    "load_demo_data",
+    # The ICB segments, compacts and maturity come before the demo quarters are published,
+    # so that publishing them tracks the commitments and proposes freedoms as in use.
     "load_demo_delegation",
+    "load_demo_compacts",
+    "load_demo_data",
     "load_demo_users",
 )
 

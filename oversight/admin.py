@@ -497,4 +497,6 @@ class OversightActionAdmin(ReadOnlyAdmin):
 class FreedomEvaluationAdmin(ReadOnlyAdmin):
     list_display = ["run", "freedom", "organisation", "eligible"]
     list_filter = ["freedom", "eligible"]
+
+
 from .compacts import admin as _compacts_admin  # noqa: E402, F401  (registers compacts)

@@ -100,6 +100,15 @@ class CompactEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.status_from or 'new'} → {self.status_to}"
 
+    @property
+    def step(self) -> str:
+        """The step in words: "Draft → Agreed", or "Draft" when it was opened."""
+        labels = dict(CompactStatus.choices)
+        to = labels.get(self.status_to, self.status_to)
+        return (
+            f"{labels.get(self.status_from, self.status_from)} → {to}" if self.status_from else to
+        )
+
 
 class BoardMeeting(models.Model):
     """A board-to-board meeting between NHS England and the system's boards."""

@@ -36,10 +36,10 @@ def commitments_table(
         Column("trajectory", "Trajectory"),
         Column("due", "Due"),
         Column("accountable", "Accountable"),
-        Column("status", "In the compact"),
+        Column("status", "Status"),
         Column("track", "Latest", figure="trend"),
         Column("why", "Why"),
-        Column("period", "As of"),
+        Column("period", "As of", download_only=True),
     ]
     if preview:
         columns.append(Column("preview", preview_label))

@@ -80,20 +80,24 @@ class CompactSerializer(serializers.ModelSerializer):
 
 
 class CompactCreateSerializer(serializers.Serializer):
-    icb = serializers.CharField(help_text="The system's ICB, by ODS code")
-    financial_year = serializers.CharField(help_text="e.g. 2026/27")
+    icb = serializers.CharField(max_length=10, help_text="The system's ICB, by ODS code")
+    financial_year = serializers.CharField(max_length=7, help_text="e.g. 2026/27")
 
 
 class AttendeeSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    role = serializers.CharField()
-    organisation = serializers.CharField(required=False, allow_blank=True, default="")
+    name = serializers.CharField(max_length=150)
+    role = serializers.CharField(max_length=150)
+    organisation = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
 
 
 class MeetingCreateSerializer(serializers.Serializer):
     held_on = serializers.DateField()
-    attendees = AttendeeSerializer(many=True)
-    minutes_reference = serializers.CharField(required=False, allow_blank=True, default="")
+    attendees = AttendeeSerializer(many=True, max_length=100)
+    minutes_reference = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
 
 
 class StatusChangeSerializer(serializers.Serializer):
@@ -102,15 +106,17 @@ class StatusChangeSerializer(serializers.Serializer):
 
 
 class SupportCreateSerializer(serializers.Serializer):
-    description = serializers.CharField()
-    owner = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=5000)
+    owner = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
 
 
 class SupportUpdateSerializer(serializers.Serializer):
-    support = serializers.IntegerField(help_text="The support request's id")
+    support = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="The support request's id"
+    )
     status = serializers.ChoiceField(choices=SupportStatus.choices)
-    reason = serializers.CharField()
-    owner = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=5000)
+    owner = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
 
 
 class CompactFilter(django_filters.FilterSet):
@@ -241,11 +247,13 @@ class CommitmentSerializer(serializers.ModelSerializer):
 
 
 class CommitmentCreateSerializer(serializers.Serializer):
-    compact = serializers.IntegerField(help_text="The compact's id")
-    organisation = serializers.CharField(help_text="A party's ODS code")
-    title = serializers.CharField()
-    detail = serializers.CharField(required=False, allow_blank=True, default="")
-    metric_id = serializers.CharField(required=False, allow_blank=True, default="")
+    compact = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="The compact's id"
+    )
+    organisation = serializers.CharField(max_length=10, help_text="A party's ODS code")
+    title = serializers.CharField(max_length=300)
+    detail = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    metric_id = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     target = serializers.FloatField(required=False, allow_null=True, default=None)
     direction = serializers.ChoiceField(
         choices=Direction.choices, required=False, allow_blank=True, default=""
@@ -254,8 +262,8 @@ class CommitmentCreateSerializer(serializers.Serializer):
         child=serializers.FloatField(), required=False, default=dict, help_text='{"Q1": 80}'
     )
     due_on = serializers.DateField(required=False, allow_null=True, default=None)
-    accountable_name = serializers.CharField()
-    accountable_role = serializers.CharField()
+    accountable_name = serializers.CharField(max_length=150)
+    accountable_role = serializers.CharField(max_length=150)
     accountable_email = serializers.EmailField(required=False, allow_blank=True, default="")
 
 

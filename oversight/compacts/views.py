@@ -39,7 +39,7 @@ from .tracking import preview
 
 class OpenCompactForm(ServiceForm):
     icb = forms.ChoiceField(label="System (ICB)")
-    financial_year = forms.CharField(label="Financial year, for example 2026/27")
+    financial_year = forms.CharField(max_length=7, label="Financial year, for example 2026/27")
 
 
 class MeetingForm(ServiceForm):
@@ -48,7 +48,7 @@ class MeetingForm(ServiceForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         label="Attendees: one a line, as name, role, organisation",
     )
-    minutes_reference = forms.CharField(required=False, label="Minutes reference")
+    minutes_reference = forms.CharField(required=False, max_length=200, label="Minutes reference")
 
 
 class CommitmentForm(ServiceForm):
@@ -67,8 +67,8 @@ class CommitmentForm(ServiceForm):
     q3 = forms.FloatField(required=False, label="Trajectory: Q3")
     q4 = forms.FloatField(required=False, label="Trajectory: Q4")
     due_on = DateField(required=False, label="Due by")
-    accountable_name = forms.CharField(label="Accountable person")
-    accountable_role = forms.CharField(label="Their role")
+    accountable_name = forms.CharField(max_length=150, label="Accountable person")
+    accountable_role = forms.CharField(max_length=150, label="Their role")
     accountable_email = forms.EmailField(required=False, label="Their e-mail (to tell them)")
 
 
@@ -81,12 +81,12 @@ class SupportForm(ServiceForm):
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), label="Support asked of NHS England"
     )
-    owner = forms.CharField(required=False, label="Owner in NHS England")
+    owner = forms.CharField(required=False, max_length=150, label="Owner in NHS England")
 
 
 class SupportUpdateForm(ServiceForm):
     status = forms.ChoiceField(choices=SupportStatus.choices)
-    owner = forms.CharField(required=False, label="Owner (leave blank to keep)")
+    owner = forms.CharField(required=False, max_length=150, label="Owner (leave blank to keep)")
     reason = forms.CharField(label="Reason")
 
 

@@ -94,7 +94,7 @@ class AttendeeSerializer(serializers.Serializer):
 
 class MeetingCreateSerializer(serializers.Serializer):
     held_on = serializers.DateField()
-    attendees = AttendeeSerializer(many=True, max_length=100)
+    attendees = AttendeeSerializer(many=True)
     minutes_reference = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
     )

@@ -43,6 +43,8 @@ from .models import (
 )
 from .tracking import track_published_runs
 
+MAX_ATTENDEES = 100
+
 
 class CompactError(ApplicationError, ValueError):
     """A compact step that cannot be taken; the message says why."""
@@ -132,6 +134,8 @@ def record_meeting(
     people = [_attendee(row, n) for n, row in enumerate(attendees, start=1)]
     if not people:
         raise CompactError("Name at least one attendee with their role.")
+    if len(people) > MAX_ATTENDEES:
+        raise CompactError(f"{len(people)} attendees: a meeting records at most {MAX_ATTENDEES}.")
     if held_on > datetime.date.today():
         raise CompactError(f"The meeting date {held_on:%d %B %Y} is in the future.")
     meeting = BoardMeeting.objects.create(

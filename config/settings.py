@@ -318,6 +318,11 @@ SPECTACULAR_SETTINGS = {
         "OrganisationKindEnum": "systems.models.OrganisationKind",
         "InputKindEnum": "oversight.models.InputKind",
         "UploadFormatEnum": "oversight.models.UploadFormat",
+        "CompactStatusEnum": "oversight.compacts.models.CompactStatus",
+        "CommitmentStatusEnum": "oversight.compacts.models.CommitmentStatus",
+        "CommitmentDirectionEnum": "oversight.compacts.models.Direction",
+        "SupportRequestStatusEnum": "oversight.compacts.models.SupportStatus",
+        "CommitmentTrackEnum": "oversight.compacts.models.TrackStatus",
     },
 }
 

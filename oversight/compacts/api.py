@@ -30,19 +30,19 @@ from .models import (
 )
 
 
-class MeetingSerializer(serializers.ModelSerializer):
+class BoardMeetingSerializer(serializers.ModelSerializer):
     class Meta:
         model = BoardMeeting
         fields = ["id", "held_on", "attendees", "minutes_reference", "recorded_by_label"]
 
 
-class SupportSerializer(serializers.ModelSerializer):
+class SupportRequestSerializer(serializers.ModelSerializer):
     class Meta:
         model = SupportRequest
         fields = ["id", "description", "owner", "status", "status_reason", "updated_at"]
 
 
-class EventSerializer(serializers.ModelSerializer):
+class CompactEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = CompactEvent
         fields = ["at", "status_from", "status_to", "reason", "actor_label"]
@@ -53,9 +53,9 @@ class CompactSerializer(serializers.ModelSerializer):
     parties = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     agreed_at = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     not_agreed_by_deadline = serializers.SerializerMethodField()
-    meetings = MeetingSerializer(many=True, read_only=True)
-    support = SupportSerializer(many=True, read_only=True)
-    events = EventSerializer(many=True, read_only=True)
+    meetings = BoardMeetingSerializer(many=True, read_only=True)
+    support = SupportRequestSerializer(many=True, read_only=True)
+    events = CompactEventSerializer(many=True, read_only=True)
 
     class Meta:
         model = Compact
@@ -84,7 +84,7 @@ class CompactCreateSerializer(serializers.Serializer):
     financial_year = serializers.CharField(max_length=7, help_text="e.g. 2026/27")
 
 
-class AttendeeSerializer(serializers.Serializer):
+class MeetingAttendeeSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150)
     role = serializers.CharField(max_length=150)
     organisation = serializers.CharField(
@@ -92,25 +92,25 @@ class AttendeeSerializer(serializers.Serializer):
     )
 
 
-class MeetingCreateSerializer(serializers.Serializer):
+class BoardMeetingCreateSerializer(serializers.Serializer):
     held_on = serializers.DateField()
-    attendees = AttendeeSerializer(many=True)
+    attendees = MeetingAttendeeSerializer(many=True)
     minutes_reference = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
     )
 
 
-class StatusChangeSerializer(serializers.Serializer):
+class CompactStatusChangeSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=CompactStatus.choices)
     reason = serializers.CharField()
 
 
-class SupportCreateSerializer(serializers.Serializer):
+class SupportRequestCreateSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=5000)
     owner = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
 
 
-class SupportUpdateSerializer(serializers.Serializer):
+class SupportRequestUpdateSerializer(serializers.Serializer):
     support = serializers.IntegerField(
         min_value=1, max_value=2**31 - 1, help_text="The support request's id"
     )
@@ -167,38 +167,38 @@ class CompactViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
     def _fresh(self, compact: Compact) -> dict:
         return CompactSerializer(self.get_queryset().get(pk=compact.pk)).data
 
-    @extend_schema(request=MeetingCreateSerializer, responses={201: CompactSerializer})
+    @extend_schema(request=BoardMeetingCreateSerializer, responses={201: CompactSerializer})
     @action(detail=True, methods=["post"])
     def meetings(self, request, pk=None):
         compact = self.get_object()
-        body = MeetingCreateSerializer(data=request.data)
+        body = BoardMeetingCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.record_meeting(compact=compact, actor=request.user, **body.validated_data)
         return Response(self._fresh(compact), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=StatusChangeSerializer, responses=CompactSerializer)
+    @extend_schema(request=CompactStatusChangeSerializer, responses=CompactSerializer)
     @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
         compact = self.get_object()
-        body = StatusChangeSerializer(data=request.data)
+        body = CompactStatusChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.move_compact(compact=compact, actor=request.user, **body.validated_data)
         return Response(self._fresh(compact))
 
-    @extend_schema(request=SupportCreateSerializer, responses={201: CompactSerializer})
+    @extend_schema(request=SupportRequestCreateSerializer, responses={201: CompactSerializer})
     @action(detail=True, methods=["post"])
     def support(self, request, pk=None):
         compact = self.get_object()
-        body = SupportCreateSerializer(data=request.data)
+        body = SupportRequestCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.request_support(compact=compact, actor=request.user, **body.validated_data)
         return Response(self._fresh(compact), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=SupportUpdateSerializer, responses=CompactSerializer)
+    @extend_schema(request=SupportRequestUpdateSerializer, responses=CompactSerializer)
     @action(detail=True, methods=["post"], url_path="support-status")
     def support_status(self, request, pk=None):
         compact = self.get_object()
-        body = SupportUpdateSerializer(data=request.data)
+        body = SupportRequestUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         support = compact.support.filter(pk=data.pop("support")).first()
@@ -208,7 +208,7 @@ class CompactViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
         return Response(self._fresh(compact))
 
 
-class EvaluationSerializer(serializers.ModelSerializer):
+class CommitmentEvaluationSerializer(serializers.ModelSerializer):
     period = serializers.SlugRelatedField(slug_field="label", read_only=True)
 
     class Meta:
@@ -220,7 +220,7 @@ class CommitmentSerializer(serializers.ModelSerializer):
     organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
     system = serializers.CharField(source="compact.icb.code", read_only=True)
     financial_year = serializers.CharField(source="compact.financial_year", read_only=True)
-    evaluations = EvaluationSerializer(many=True, read_only=True)
+    evaluations = CommitmentEvaluationSerializer(many=True, read_only=True)
 
     class Meta:
         model = Commitment
@@ -267,7 +267,7 @@ class CommitmentCreateSerializer(serializers.Serializer):
     accountable_email = serializers.EmailField(required=False, allow_blank=True, default="")
 
 
-class CommitmentDecisionSerializer(serializers.Serializer):
+class CommitmentDecideSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["accept", "withdraw"])
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -333,11 +333,11 @@ class CommitmentViewSet(mixins.CreateModelMixin, ReadOnlyApiViewSet):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=CommitmentDecisionSerializer, responses=CommitmentSerializer)
+    @extend_schema(request=CommitmentDecideSerializer, responses=CommitmentSerializer)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
         commitment = self.get_object()
-        body = CommitmentDecisionSerializer(data=request.data)
+        body = CommitmentDecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.decide_commitment(
             commitment=commitment,

@@ -106,31 +106,10 @@ def compact_summaries(
             Prefetch("commitments", queryset=Commitment.objects.all()), "support"
         )
     )
-    ids = [c.pk for compact in compacts for c in compact.commitments.all()]
-    history = published_evaluations(ids)
-    out = []
-    for compact in compacts:
-        counts = {
-            "commitments": 0,
-            "proposed": 0,
-            TrackStatus.ON_TRACK: 0,
-            TrackStatus.OFF_TRACK: 0,
-            TrackStatus.NOT_MEASURABLE: 0,
-            "support_open": sum(
-                1 for s in compact.support.all() if s.status not in ("provided", "declined")
-            ),
-        }
-        for c in compact.commitments.all():
-            if c.status == CommitmentStatus.PROPOSED:
-                counts["proposed"] += 1
-            if c.status != CommitmentStatus.ACCEPTED:
-                continue
-            counts["commitments"] += 1
-            rows = history.get(c.pk)
-            if rows:
-                counts[rows[-1].status] += 1
-        out.append((compact, counts))
-    return out
+    history = published_evaluations(
+        [c.pk for compact in compacts for c in compact.commitments.all()]
+    )
+    return [(compact, _counts(compact, history)) for compact in compacts]
 
 
 def latest_maturity(icb_ids: Iterable[int]) -> dict[int, MaturityAssessment]:
@@ -159,3 +138,73 @@ def provisional_run(financial_year: str) -> SegmentationRun | None:
         return None
     run.period = period
     return run
+
+
+@dataclass
+class RegionCompacts:
+    """A region's compacts in one pass: the year's summaries, the commitments off track and
+    the drafts not agreed in time (any year)."""
+
+    summaries: list[tuple[Compact, dict[str, int]]]
+    off_track: list[OffTrack]
+    late: list[Compact]
+
+
+def region_compacts(
+    icb_ids: Iterable[int], financial_year: str, today: datetime.date
+) -> RegionCompacts:
+    """What the region page shows of compacts, in at most four queries (one when there is
+    no compact)."""
+    compacts = list(
+        compacts_of(icb_ids).prefetch_related(
+            Prefetch(
+                "commitments",
+                queryset=Commitment.objects.select_related("organisation").order_by("pk"),
+            ),
+            "support",
+        )
+    )
+    tracked = [
+        c
+        for compact in compacts
+        if compact.status in TRACKED
+        for c in compact.commitments.all()
+        if c.status == CommitmentStatus.ACCEPTED and c.metric_id
+    ]
+    year = [c for c in compacts if c.financial_year == financial_year]
+    history = published_evaluations(
+        [c.pk for c in tracked] + [c.pk for compact in year for c in compact.commitments.all()]
+    )
+    off = []
+    for c in tracked:
+        rows = history.get(c.pk)
+        if rows and rows[-1].status == TrackStatus.OFF_TRACK:
+            off.append(OffTrack(c, rows[-1]))
+    return RegionCompacts(
+        [(compact, _counts(compact, history)) for compact in year],
+        off,
+        [c for c in compacts if c.is_late(today)],
+    )
+
+
+def _counts(compact: Compact, history: dict[int, list[CommitmentEvaluation]]) -> dict[str, int]:
+    counts = {
+        "commitments": 0,
+        "proposed": 0,
+        TrackStatus.ON_TRACK: 0,
+        TrackStatus.OFF_TRACK: 0,
+        TrackStatus.NOT_MEASURABLE: 0,
+        "support_open": sum(
+            1 for s in compact.support.all() if s.status not in ("provided", "declined")
+        ),
+    }
+    for c in compact.commitments.all():
+        if c.status == CommitmentStatus.PROPOSED:
+            counts["proposed"] += 1
+        if c.status != CommitmentStatus.ACCEPTED:
+            continue
+        counts["commitments"] += 1
+        rows = history.get(c.pk)
+        if rows:
+            counts[rows[-1].status] += 1
+    return counts

@@ -67,7 +67,8 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
     # Filters narrow every table, not just the first.
     shown_ids = {r["organisation_id"] for r in rows} if filters.active else scope.ids
     grants, actions = selectors.live_grants(shown_ids), selectors.open_actions(shown_ids)
-    delegation = region_summary(pages.icb_ids(mine) or scope.icb_ids())
+    region_icbs = scope.icb_ids()
+    delegation = region_summary(pages.icb_ids(mine) or region_icbs)
     page = pages.region(
         scope.region,
         pair,
@@ -83,7 +84,7 @@ def region(request: HttpRequest, ods_code: str) -> HttpResponse:
         actions=actions,
         delegation=delegation,
     )
-    compacts = _compacts(scope.icb_ids(), pair)
+    compacts = _compacts(region_icbs, pair)
     pending = _pending_in(pair, {r["organisation__code"] for r in mine})
     chart, summary_tables = glance.summary(rows, pair.previous.label if pair.previous else "")
     user, region_code = request.user, scope.region.ods_code
@@ -127,20 +128,20 @@ def _compacts(icb_ids: list[int], pair: selectors.PeriodPair) -> _Compacts:
     commitments off track after the latest published run, compacts not agreed in time."""
     today = datetime.date.today()
     year = pair.current.financial_year if pair.current else financial_year_of(today)
+    found = compact_selectors.region_compacts(icb_ids, year, today)
     table = compact_pages.compacts_table(
-        compact_selectors.compact_summaries(icb_ids, year),
-        {k: v.level for k, v in compact_selectors.latest_maturity(icb_ids).items()},
+        found.summaries,
+        {k: v.level for k, v in compact_selectors.latest_maturity(icb_ids).items()}
+        if found.summaries
+        else {},
         today,
         f"System compacts for {year}",
     )
     return _Compacts(
         year,
         table,
-        [
-            compact_pages.compact_url(o.commitment.compact)
-            for o in compact_selectors.off_track(icb_ids)
-        ],
-        [compact_pages.compact_url(c) for c in compact_selectors.late(icb_ids, today)],
+        [compact_pages.compact_url(o.commitment.compact) for o in found.off_track],
+        [compact_pages.compact_url(c) for c in found.late],
     )
 
 

@@ -82,7 +82,8 @@ def add_commitment(page, **fields) -> None:
 def test_the_director_agrees_a_compact_and_acts_on_it(year, page):
     site = year
     sign_in(page, site, "midlands-director", "regional-demo")
-    page.click("text=Compacts")
+    page.click("text=My region")
+    page.click("text=All compacts")
     assert page.locator("h1").inner_text() == "System compacts"
     page.select_option("select[name=icb]", "QHL")
     page.fill("input[name=financial_year]", "2025/26")

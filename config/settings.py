@@ -207,12 +207,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 10,
 }
 if EMBEDDED_BROKER:
-    for folder in ("messages", "processed"):
+    for folder in ("messages", "processed", "control"):
         (EMBEDDED_QUEUE_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(EMBEDDED_QUEUE_DIR / "messages"),
         "data_folder_out": str(EMBEDDED_QUEUE_DIR / "messages"),
         "processed_folder": str(EMBEDDED_QUEUE_DIR / "processed"),
+        # Kombu keeps its exchange tables here (by default a "control" folder wherever
+        # the process was started).
+        "control_folder": str(EMBEDDED_QUEUE_DIR / "control"),
         "store_processed": False,
         "polling_interval": 0.2,
     }

@@ -17,6 +17,7 @@ from .cut_points import format_cut_points
 from .engine.explain import boundary_distances, leverage
 from .engine.movement import Movement, Side, explain_movement
 from .models import (
+    MaturityAssessment,
     MetricDefinition,
     MetricScore,
     OrganisationAssessment,
@@ -417,3 +418,17 @@ def values_over_runs(
         run_id__in=run_ids, organisation=organisation, metric_id__in=metric_ids
     ).values_list("run_id", "metric_id", "value")
     return {(run_id, metric): value for run_id, metric, value in rows if value is not None}
+
+
+def latest_maturity(
+    icb_ids: list[int], on: datetime.date | None = None
+) -> dict[int, MaturityAssessment]:
+    """Each system's latest maturity assessment (assessed on or before ``on``, when given);
+    the ICB stands for its system."""
+    qs = MaturityAssessment.objects.filter(icb_id__in=icb_ids)
+    if on is not None:
+        qs = qs.filter(assessed_on__lte=on)
+    found: dict[int, MaturityAssessment] = {}
+    for row in qs.order_by("icb_id", "-assessed_on", "-recorded_at"):
+        found.setdefault(row.icb_id, row)
+    return found

@@ -3,6 +3,7 @@ answer. Marked ``sqlite`` so CI also runs it on the embedded default database.""
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -12,7 +13,7 @@ from django.urls import reverse
 
 from delegation.models import DelegationAgreement
 from oversight.compacts.models import Compact, CompactStatus
-from oversight.compacts.selectors import off_track
+from oversight.compacts.selectors import compacts_overview
 from oversight.models import FreedomGrant, GrantStatus, ReportingPeriod, RunStatus
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db]
@@ -48,9 +49,10 @@ def test_the_demonstration_loads_and_its_pages_answer(client, settings):
     # and segment allow; a 2026/27 compact not agreed in time.
     birmingham = Compact.objects.get(icb__code="QHL", financial_year="2025/26")
     assert birmingham.status == CompactStatus.IN_YEAR
-    [off] = off_track(
-        [birmingham.icb_id, Compact.objects.get(icb__code="QT1", financial_year="2025/26").icb_id]
-    )
+    notts = Compact.objects.get(icb__code="QT1", financial_year="2025/26")
+    [off] = compacts_overview(
+        [birmingham.icb_id, notts.icb_id], "2025/26", datetime.date.today()
+    ).off_track
     assert off.commitment.compact == birmingham and off.evaluation.period.label == "Q4 2025/26"
     assert (
         FreedomGrant.objects.get(

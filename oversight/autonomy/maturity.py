@@ -14,6 +14,7 @@ from systems.actors import Actor, is_system
 from systems.authorization import Permission, has_permission
 from systems.models import Organisation, OrganisationKind
 
+from ..selectors import latest_maturity
 from .errors import AutonomyError
 from .models import AutonomyPolicy, MaturityAssessment
 
@@ -93,11 +94,4 @@ def _rating(value: Any) -> dict[str, str]:
 
 def maturity_on(icb_ids: list[int], day: datetime.date) -> dict[int, str]:
     """Each ICB's system maturity level as assessed on or before ``day`` (the latest)."""
-    levels: dict[int, str] = {}
-    for icb_id, level in (
-        MaturityAssessment.objects.filter(icb_id__in=icb_ids, assessed_on__lte=day)
-        .order_by("icb_id", "-assessed_on", "-recorded_at")
-        .values_list("icb_id", "level")
-    ):
-        levels.setdefault(icb_id, level)
-    return levels
+    return {icb_id: row.level for icb_id, row in latest_maturity(icb_ids, on=day).items()}

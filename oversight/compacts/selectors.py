@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 
 from django.db.models import F, Prefetch, QuerySet
 
-from ..models import MaturityAssessment, ReportingPeriod, RunStatus, SegmentationRun
+from ..models import ReportingPeriod, RunStatus, SegmentationRun
 from .models import (
     TRACKED,
     Commitment,
     CommitmentEvaluation,
     CommitmentStatus,
     Compact,
-    CompactStatus,
     TrackStatus,
 )
 
@@ -70,58 +69,6 @@ class OffTrack:
     evaluation: CommitmentEvaluation
 
 
-def off_track(icb_ids: Iterable[int]) -> list[OffTrack]:
-    """Commitments in tracked compacts of ``icb_ids`` whose latest published evaluation
-    is off track."""
-    commitments = list(
-        Commitment.objects.filter(
-            compact__icb_id__in=list(icb_ids),
-            compact__status__in=TRACKED,
-            status=CommitmentStatus.ACCEPTED,
-        )
-        .exclude(metric_id="")
-        .select_related("compact", "compact__icb", "organisation")
-    )
-    history = published_evaluations(c.pk for c in commitments)
-    out = []
-    for c in commitments:
-        rows = history.get(c.pk)
-        if rows and rows[-1].status == TrackStatus.OFF_TRACK:
-            out.append(OffTrack(c, rows[-1]))
-    return out
-
-
-def late(icb_ids: Iterable[int], today: datetime.date) -> list[Compact]:
-    """Draft compacts whose 31 March deadline has passed."""
-    return [c for c in compacts_of(icb_ids).filter(status=CompactStatus.DRAFT) if c.is_late(today)]
-
-
-def compact_summaries(
-    icb_ids: Iterable[int], financial_year: str
-) -> list[tuple[Compact, dict[str, int]]]:
-    """Each compact of ``financial_year`` with its counts: commitments in it, proposed,
-    on track, off track, not measurable, support requests open."""
-    compacts = list(
-        compacts_of(icb_ids, financial_year).prefetch_related(
-            Prefetch("commitments", queryset=Commitment.objects.all()), "support"
-        )
-    )
-    history = published_evaluations(
-        [c.pk for compact in compacts for c in compact.commitments.all()]
-    )
-    return [(compact, _counts(compact, history)) for compact in compacts]
-
-
-def latest_maturity(icb_ids: Iterable[int]) -> dict[int, MaturityAssessment]:
-    """Each system's latest maturity assessment (the ICB stands for its system)."""
-    found: dict[int, MaturityAssessment] = {}
-    for row in MaturityAssessment.objects.filter(icb_id__in=list(icb_ids)).order_by(
-        "icb_id", "-assessed_on", "-recorded_at"
-    ):
-        found.setdefault(row.icb_id, row)
-    return found
-
-
 def provisional_run(financial_year: str) -> SegmentationRun | None:
     """The newest completed run of the year not (yet) published, when it is newer than
     its period's published run: what a preview is made from."""
@@ -141,20 +88,21 @@ def provisional_run(financial_year: str) -> SegmentationRun | None:
 
 
 @dataclass
-class RegionCompacts:
-    """A region's compacts in one pass: the year's summaries, the commitments off track and
-    the drafts not agreed in time (any year)."""
+class CompactsOverview:
+    """Compacts of some systems in one pass: the year's, each with its counts; the
+    commitments off track after the latest published run; the drafts not agreed in time
+    (any year)."""
 
     summaries: list[tuple[Compact, dict[str, int]]]
     off_track: list[OffTrack]
     late: list[Compact]
 
 
-def region_compacts(
+def compacts_overview(
     icb_ids: Iterable[int], financial_year: str, today: datetime.date
-) -> RegionCompacts:
-    """What the region page shows of compacts, in at most four queries (one when there is
-    no compact)."""
+) -> CompactsOverview:
+    """What the region page and the compacts list show, in at most four queries (one when
+    there is no compact)."""
     compacts = list(
         compacts_of(icb_ids).prefetch_related(
             Prefetch(
@@ -180,7 +128,7 @@ def region_compacts(
         rows = history.get(c.pk)
         if rows and rows[-1].status == TrackStatus.OFF_TRACK:
             off.append(OffTrack(c, rows[-1]))
-    return RegionCompacts(
+    return CompactsOverview(
         [(compact, _counts(compact, history)) for compact in year],
         off,
         [c for c in compacts if c.is_late(today)],

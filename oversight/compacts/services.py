@@ -24,7 +24,7 @@ from core.errors import ApplicationError
 from systems import audit
 from systems.actors import Actor, is_system, person_of
 from systems.authorization import Permission, has_permission
-from systems.models import IntegratedCareBoard, Organisation
+from systems.models import Organisation
 from systems.selectors import NoSuchSystem, system_on
 
 from ..models import MetricDefinition, ReportingPeriod
@@ -409,7 +409,7 @@ def move_compact(
     compact and none left proposed; it then tracks the commitments against the year's
     published runs. "In year" starts no earlier than the year's first day."""
     _require(actor, Permission.MANAGE_COMPACTS, compact.icb, "Changing a compact's status")
-    Compact.objects.select_for_update().filter(pk=compact.pk).exists()  # lock it
+    Compact.objects.select_for_update().only("pk").get(pk=compact.pk)  # held to the end
     compact.refresh_from_db()
     today = today or datetime.date.today()
     labels = dict(CompactStatus.choices)
@@ -466,11 +466,3 @@ def move_compact(
     if to == CompactStatus.AGREED:
         track_published_runs(compact, actor=actor)
     return compact
-
-
-def icb_of(code: str) -> IntegratedCareBoard:
-    """The ICB with ``code`` (any case), or a refusal naming it."""
-    icb = IntegratedCareBoard.objects.filter(code__iexact=code.strip()).first()
-    if icb is None:
-        raise CompactError(f"'{code}' is not an ICB's ODS code.")
-    return icb

@@ -286,10 +286,10 @@ def track_published_runs(compact: Compact, *, actor: Actor) -> int:
     return count
 
 
-def preview(run: SegmentationRun) -> dict[int, Judgement]:
-    """What a provisional ``run`` would make of every tracked commitment of its year (by
-    commitment id); nothing is stored."""
-    return {c.pk: j for c, j in evaluate_run(run, _tracked(run.period.financial_year))}
+def preview(run: SegmentationRun, compact: Compact | None = None) -> dict[int, Judgement]:
+    """What a provisional ``run`` would make of the tracked commitments of its year (only
+    ``compact``'s, when given), by commitment id; nothing is stored."""
+    return {c.pk: j for c, j in evaluate_run(run, _tracked(run.period.financial_year, compact))}
 
 
 def _tell(off: list[Commitment], judged: dict[int, Judgement], run: SegmentationRun) -> None:

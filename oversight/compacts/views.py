@@ -6,6 +6,8 @@ services, which check, refuse with a reason and audit."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -24,6 +26,7 @@ from systems.authorization import (
 )
 from systems.models import OrganisationKind
 
+from ..selectors import latest_maturity
 from . import pages, selectors, services
 from .models import (
     COMPACT_STEPS,
@@ -129,11 +132,12 @@ def compact_list(request: HttpRequest) -> HttpResponse:
     if year and year not in years:
         raise Http404("No compacts for that year.")
     ids = [i.pk for i in icbs]
-    maturity = {k: v.level for k, v in selectors.latest_maturity(ids).items()}
+    maturity = {k: v.level for k, v in latest_maturity(ids).items()}
+    today = datetime.date.today()
     table = pages.compacts_table(
-        list(selectors.compact_summaries(ids, year)) if year else [],
+        selectors.compacts_overview(ids, year, today).summaries if year else [],
         maturity,
-        datetime.date.today(),
+        today,
         f"Compacts for {year}" if year else "Compacts",
     )
     may_open = has_permission(request.user, Permission.MANAGE_COMPACTS)
@@ -185,9 +189,7 @@ def compact(request: HttpRequest, code: str, year: str) -> HttpResponse:
     user = request.user
     views = selectors.commitments_with_history(item)
     run = selectors.provisional_run(item.financial_year)
-    judged = preview(run) if run else {}
-    ours = {v.commitment.pk for v in views}
-    judged = {k: j for k, j in judged.items() if k in ours}
+    judged = preview(run, item) if run else {}
     label = f"Preview: provisional run {run.pk} ({run.period.label})" if run else ""
     tables = [
         pages.commitments_table(views, judged, label),
@@ -199,7 +201,7 @@ def compact(request: HttpRequest, code: str, year: str) -> HttpResponse:
     labels = dict(CompactStatus.choices)
     _set_choices(status_form, "to", [(s, labels[s]) for s in COMPACT_STEPS[item.status]])
     meeting_form = MeetingForm(initial={"held_on": datetime.date.today()})
-    maturity = selectors.latest_maturity([item.icb_id]).get(item.icb_id)
+    maturity = latest_maturity([item.icb_id]).get(item.icb_id)
     context = {
         "compact": item,
         "org": item.icb,
@@ -232,37 +234,42 @@ def _guard(request: HttpRequest, code: str, year: str, permission: str) -> Compa
     return item
 
 
-def _back(item: Compact) -> HttpResponse:
+def _submit(
+    request: HttpRequest,
+    item: Compact,
+    form: forms.Form,
+    step: Callable[[dict[str, Any]], Any],
+    done: str | Callable[[Any], str],
+) -> HttpResponse:
+    """A compact form's answer: its problems, or the service ``step`` run on the cleaned
+    data (a refusal shown with its reason); back to the compact page either way."""
+    if form.is_valid():
+        attempt(request, lambda: step(form.cleaned_data), done)
+    else:
+        for problem in form_problems(form):
+            messages.error(request, problem)
     return redirect(pages.compact_url(item))
 
 
-def _invalid(request: HttpRequest, form: forms.Form) -> bool:
-    if form.is_valid():
-        return False
-    for problem in form_problems(form):
-        messages.error(request, problem)
-    return True
+def _attendees(text: str) -> list[dict[str, str]]:
+    """One attendee a line: name, role, organisation (the organisation may hold commas)."""
+    rows = [[p.strip() for p in line.split(",", 2)] for line in text.splitlines() if line.strip()]
+    return [dict(zip(("name", "role", "organisation"), row, strict=False)) for row in rows]
 
 
 @login_required
 @require_POST
 def record_meeting(request: HttpRequest, code: str, year: str) -> HttpResponse:
     item = _guard(request, code, year, Permission.MANAGE_COMPACTS)
-    form = MeetingForm(request.POST)
-    if _invalid(request, form):
-        return _back(item)
-    attendees = []
-    for line in form.cleaned_data["attendees"].splitlines():
-        if line.strip():
-            parts = [p.strip() for p in line.split(",", 2)]
-            attendees.append(dict(zip(("name", "role", "organisation"), parts, strict=False)))
-    attempt(
+    return _submit(
         request,
-        lambda: services.record_meeting(
+        item,
+        MeetingForm(request.POST),
+        lambda d: services.record_meeting(
             compact=item,
-            held_on=form.cleaned_data["held_on"],
-            attendees=attendees,
-            minutes_reference=form.cleaned_data["minutes_reference"],
+            held_on=d["held_on"],
+            attendees=_attendees(d["attendees"]),
+            minutes_reference=d["minutes_reference"],
             actor=request.user,
         ),
         lambda m: (
@@ -270,39 +277,37 @@ def record_meeting(request: HttpRequest, code: str, year: str) -> HttpResponse:
             f"({len(m.attendees)} attendees)."
         ),
     )
-    return _back(item)
+
+
+def _propose(request: HttpRequest, item: Compact, d: dict[str, Any]) -> Commitment:
+    return services.propose_commitment(
+        compact=item,
+        organisation=item.parties.get(code=d["organisation"]),
+        title=d["title"],
+        detail=d["detail"],
+        metric_id=d["metric_id"],
+        target=d["target"],
+        direction=d["direction"],
+        trajectory={f"Q{q}": d[f"q{q}"] for q in range(1, 5) if d[f"q{q}"] is not None},
+        due_on=d["due_on"],
+        accountable_name=d["accountable_name"],
+        accountable_role=d["accountable_role"],
+        accountable_email=d["accountable_email"],
+        actor=request.user,
+    )
 
 
 @login_required
 @require_POST
 def add_commitment(request: HttpRequest, code: str, year: str) -> HttpResponse:
     item = _guard(request, code, year, Permission.PROPOSE_COMMITMENT)
-    form = _commitment_form(item, request.POST)
-    if _invalid(request, form):
-        return _back(item)
-    data = form.cleaned_data
-    organisation = item.parties.get(code=data["organisation"])
-    trajectory = {f"Q{q}": data[f"q{q}"] for q in range(1, 5) if data[f"q{q}"] is not None}
-    attempt(
+    return _submit(
         request,
-        lambda: services.propose_commitment(
-            compact=item,
-            organisation=organisation,
-            title=data["title"],
-            detail=data["detail"],
-            metric_id=data["metric_id"],
-            target=data["target"],
-            direction=data["direction"],
-            trajectory=trajectory,
-            due_on=data["due_on"],
-            accountable_name=data["accountable_name"],
-            accountable_role=data["accountable_role"],
-            accountable_email=data["accountable_email"],
-            actor=request.user,
-        ),
+        item,
+        _commitment_form(item, request.POST),
+        lambda d: _propose(request, item, d),
         lambda c: f"Commitment {'added' if c.status == 'accepted' else 'proposed'}: {c.title}.",
     )
-    return _back(item)
 
 
 @login_required
@@ -310,41 +315,31 @@ def add_commitment(request: HttpRequest, code: str, year: str) -> HttpResponse:
 def decide_commitment(request: HttpRequest, code: str, year: str, pk: int) -> HttpResponse:
     item = _guard(request, code, year, Permission.MANAGE_COMPACTS)
     commitment = get_object_or_404(Commitment, pk=pk, compact=item)
-    form = DecideForm(request.POST)
-    if _invalid(request, form):
-        return _back(item)
-    accept = form.cleaned_data["decision"] == "accept"
-    attempt(
+    return _submit(
         request,
-        lambda: services.decide_commitment(
+        item,
+        DecideForm(request.POST),
+        lambda d: services.decide_commitment(
             commitment=commitment,
-            accept=accept,
-            reason=form.cleaned_data["reason"],
+            accept=d["decision"] == "accept",
+            reason=d["reason"],
             actor=request.user,
         ),
         lambda c: f"{c.title}: {c.get_status_display().lower()}.",
     )
-    return _back(item)
 
 
 @login_required
 @require_POST
 def request_support(request: HttpRequest, code: str, year: str) -> HttpResponse:
     item = _guard(request, code, year, Permission.PROPOSE_COMMITMENT)
-    form = SupportForm(request.POST)
-    if _invalid(request, form):
-        return _back(item)
-    attempt(
+    return _submit(
         request,
-        lambda: services.request_support(
-            compact=item,
-            description=form.cleaned_data["description"],
-            owner=form.cleaned_data["owner"],
-            actor=request.user,
-        ),
+        item,
+        SupportForm(request.POST),
+        lambda d: services.request_support(compact=item, actor=request.user, **d),
         "Support request recorded.",
     )
-    return _back(item)
 
 
 @login_required
@@ -352,21 +347,13 @@ def request_support(request: HttpRequest, code: str, year: str) -> HttpResponse:
 def update_support(request: HttpRequest, code: str, year: str, pk: int) -> HttpResponse:
     item = _guard(request, code, year, Permission.MANAGE_COMPACTS)
     support = get_object_or_404(SupportRequest, pk=pk, compact=item)
-    form = SupportUpdateForm(request.POST)
-    if _invalid(request, form):
-        return _back(item)
-    attempt(
+    return _submit(
         request,
-        lambda: services.update_support(
-            support=support,
-            status=form.cleaned_data["status"],
-            owner=form.cleaned_data["owner"],
-            reason=form.cleaned_data["reason"],
-            actor=request.user,
-        ),
+        item,
+        SupportUpdateForm(request.POST),
+        lambda d: services.update_support(support=support, actor=request.user, **d),
         lambda s: f"Support request now {s.get_status_display().lower()}.",
     )
-    return _back(item)
 
 
 @login_required
@@ -375,16 +362,10 @@ def change_status(request: HttpRequest, code: str, year: str) -> HttpResponse:
     item = _guard(request, code, year, Permission.MANAGE_COMPACTS)
     form = StatusForm(request.POST)
     _set_choices(form, "to", CompactStatus.choices)
-    if _invalid(request, form):
-        return _back(item)
-    attempt(
+    return _submit(
         request,
-        lambda: services.move_compact(
-            compact=item,
-            to=form.cleaned_data["to"],
-            reason=form.cleaned_data["reason"],
-            actor=request.user,
-        ),
+        item,
+        form,
+        lambda d: services.move_compact(compact=item, actor=request.user, **d),
         lambda c: f"The compact is now {c.get_status_display().lower()}.",
     )
-    return _back(item)

@@ -33,7 +33,7 @@ from ..models import (
     SupportLevel,
     period_slug,
 )
-from ..selectors import cut_points_for, movements
+from ..selectors import cut_points_for, latest_maturity, movements
 
 ASSESSMENT_FIELDS = (
     "organisation_id",
@@ -311,7 +311,7 @@ def organisation_record(organisation: Organisation, pair: PeriodPair) -> Organis
         ),
         published=published_for(pair.current, organisation) if pair.current else {},
         delegation=icb_delegation_status(organisation.pk) if organisation.kind == "icb" else None,
-        maturity=MaturityAssessment.objects.filter(icb=organisation).first()
+        maturity=latest_maturity([organisation.pk]).get(organisation.pk)
         if organisation.kind == "icb"
         else None,
         movement=movements(pair.current_run_id, pair.previous_run_id, [organisation.pk]).get(

@@ -35,6 +35,7 @@ from ..cut_points import format_cut_points
 from ..models import FreedomGrant, OversightAction, RunStatus, SegmentationRun
 from ..preview import Preview, preview_of
 from ..runs import publish_run
+from ..selectors import latest_maturity
 from ..uploads.presenters import UploadPresenter
 from ..uploads.selectors import uploads_for
 from . import pages, selectors
@@ -128,12 +129,10 @@ def _compacts(icb_ids: list[int], pair: selectors.PeriodPair) -> _Compacts:
     commitments off track after the latest published run, compacts not agreed in time."""
     today = datetime.date.today()
     year = pair.current.financial_year if pair.current else financial_year_of(today)
-    found = compact_selectors.region_compacts(icb_ids, year, today)
+    found = compact_selectors.compacts_overview(icb_ids, year, today)
     table = compact_pages.compacts_table(
         found.summaries,
-        {k: v.level for k, v in compact_selectors.latest_maturity(icb_ids).items()}
-        if found.summaries
-        else {},
+        {k: v.level for k, v in latest_maturity(icb_ids).items()} if found.summaries else {},
         today,
         f"System compacts for {year}",
     )
